@@ -1,0 +1,1083 @@
+//! The capped streaming decoder: bytes of an object in, CloudTrail events out.
+//!
+//! An object is read once, as a stream: gzip is detected by its magic bytes (never by the
+//! name, and never twice), the decompressed size is capped, and the JSON is scanned by a small
+//! structural scanner that cuts each record out as the exact bytes AWS wrote. Only one record
+//! at a time is held in memory, so a 5 GB file costs what its largest record costs.
+//!
+//! Accepted shapes, in any mix, one after another in the same stream:
+//! - `{"Records":[{...},{...}]}`: the CloudTrail log file (other top-level keys are ignored);
+//! - `[{...},{...}]`: a JSON array of records (an Event-history download);
+//! - `{...}\n{...}\n`: JSON lines, or records simply concatenated.
+
+use std::io::{self, Read};
+
+use flate2::bufread::GzDecoder;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::DecodeError;
+
+/// Explicit limits on what one object may cost. Crossing one is a named error for that object
+/// (or record), never a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Decompressed bytes per object. Real files are a few MB; the default is generous.
+    pub max_object_bytes: u64,
+    /// Bytes of one record's JSON. Records with huge `requestParameters` reach hundreds of KB.
+    pub max_record_bytes: usize,
+    /// Records per object.
+    pub max_records: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_object_bytes: 4 << 30,
+            max_record_bytes: 32 << 20,
+            max_records: 2_000_000,
+        }
+    }
+}
+
+/// One CloudTrail event: the original bytes and the parsed document.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The record exactly as AWS wrote it.
+    pub raw: Vec<u8>,
+    /// The parsed record.
+    pub value: serde_json::Value,
+    /// `eventID`, the key events are deduplicated on.
+    pub id: String,
+    /// `eventTime`.
+    pub time: OffsetDateTime,
+    /// Position of the record in its object (0-based).
+    pub index: u64,
+}
+
+/// Parses and checks one record's bytes.
+pub fn parse_event(raw: Vec<u8>, index: u64, offset: u64) -> Result<Event, DecodeError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(&raw).map_err(|e| DecodeError::InvalidRecord {
+            index,
+            offset,
+            message: e.to_string(),
+        })?;
+    let obj = value
+        .as_object()
+        .ok_or(DecodeError::RecordNotObject { index, offset })?;
+    let id = match obj.get("eventID") {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => {
+            return Err(DecodeError::MissingField {
+                index,
+                offset,
+                field: "eventID",
+            });
+        }
+    };
+    let time = match obj.get("eventTime") {
+        Some(serde_json::Value::String(s)) => {
+            OffsetDateTime::parse(s, &Rfc3339).map_err(|_| DecodeError::InvalidRecord {
+                index,
+                offset,
+                message: format!("eventTime \"{s}\" is not an RFC 3339 time"),
+            })?
+        }
+        _ => {
+            return Err(DecodeError::MissingField {
+                index,
+                offset,
+                field: "eventTime",
+            });
+        }
+    };
+    Ok(Event {
+        raw,
+        value,
+        id,
+        time,
+        index,
+    })
+}
+
+/// Streams the events of one object.
+///
+/// Items are `Ok(event)`, or `Err` for a record that is skipped (the stream goes on), or a
+/// final `Err` for the object (the stream ends; [`DecodeError::is_fatal`] tells which).
+pub struct Records<R: Read> {
+    scan: Scanner<Capped<Body<R>>>,
+    limits: Limits,
+    state: State,
+    records: u64,
+    first: bool,
+    /// Inside an array, after an element: a `,` or `]` must come next.
+    need_comma: bool,
+    done: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between top-level values.
+    Top,
+    /// Inside `"Records":[`.
+    InRecords,
+    /// Inside a top-level array of records.
+    InArray,
+}
+
+impl<R: Read> Records<R> {
+    /// Starts decoding `reader`, sniffing gzip from the first bytes.
+    pub fn new(reader: R, limits: Limits) -> io::Result<Self> {
+        let body = Body::new(reader)?;
+        let capped = Capped {
+            inner: body,
+            left: limits.max_object_bytes,
+            limit: limits.max_object_bytes,
+        };
+        Ok(Records {
+            scan: Scanner::new(capped),
+            limits,
+            state: State::Top,
+            records: 0,
+            first: true,
+            need_comma: false,
+            done: false,
+        })
+    }
+
+    /// Whether the object was gzip-compressed.
+    pub fn was_gzip(&self) -> bool {
+        matches!(self.scan.reader.inner, Body::Gzip { .. })
+    }
+
+    /// Decompressed bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.scan.offset
+    }
+
+    fn fail(&mut self, e: DecodeError) -> Option<Result<Event, DecodeError>> {
+        self.done = true;
+        Some(Err(e))
+    }
+
+    fn next_inner(&mut self) -> Result<Option<Result<Event, DecodeError>>, DecodeError> {
+        loop {
+            match self.state {
+                State::Top => {
+                    let Some(b) = self.scan.skip_ws(None)? else {
+                        if self.first {
+                            return Err(DecodeError::Empty);
+                        }
+                        return Ok(None);
+                    };
+                    match b {
+                        b'[' => {
+                            self.scan.bump();
+                            self.first = false;
+                            self.state = State::InArray;
+                            if self.scan.skip_ws(None)? == Some(b']') {
+                                self.scan.bump();
+                                self.state = State::Top;
+                            }
+                        }
+                        b'{' => {
+                            if let Some(rec) = self.top_object()? {
+                                return Ok(Some(rec));
+                            }
+                        }
+                        other => {
+                            let offset = self.scan.offset;
+                            return Err(if self.first {
+                                DecodeError::NotCloudTrail {
+                                    reason: format!(
+                                        "starts with {} instead of JSON",
+                                        describe_byte(other)
+                                    ),
+                                }
+                            } else {
+                                DecodeError::InvalidJson {
+                                    offset,
+                                    message: format!(
+                                        "unexpected {} between records",
+                                        describe_byte(other)
+                                    ),
+                                }
+                            });
+                        }
+                    }
+                }
+                State::InRecords | State::InArray => {
+                    let Some(b) = self.scan.skip_ws(None)? else {
+                        return Err(DecodeError::Truncated {
+                            offset: self.scan.offset,
+                        });
+                    };
+                    if b == b']' {
+                        self.scan.bump();
+                        self.need_comma = false;
+                        if self.state == State::InRecords {
+                            self.finish_wrapper()?;
+                        }
+                        self.state = State::Top;
+                        continue;
+                    }
+                    if self.need_comma {
+                        if b != b',' {
+                            return Err(DecodeError::InvalidJson {
+                                offset: self.scan.offset,
+                                message: format!(
+                                    "expected , or ] after a record, found {}",
+                                    describe_byte(b)
+                                ),
+                            });
+                        }
+                        self.scan.bump();
+                        self.need_comma = false;
+                        continue;
+                    }
+                    let rec = self.array_element()?;
+                    self.need_comma = true;
+                    return Ok(Some(rec));
+                }
+            }
+        }
+    }
+
+    fn count_record(&mut self) -> Result<u64, DecodeError> {
+        let index = self.records;
+        self.records += 1;
+        if self.records > self.limits.max_records {
+            return Err(DecodeError::TooManyRecords {
+                limit: self.limits.max_records,
+            });
+        }
+        Ok(index)
+    }
+
+    /// One element of a records array.
+    fn array_element(&mut self) -> Result<Result<Event, DecodeError>, DecodeError> {
+        let index = self.count_record()?;
+        let offset = self.scan.offset;
+        let mut buf = Vec::new();
+        let first = self.scan.peek()?;
+        let fits = self
+            .scan
+            .capture_value(&mut buf, self.limits.max_record_bytes)?;
+        if !fits {
+            return Ok(Err(DecodeError::RecordTooLarge {
+                index,
+                offset,
+                limit: self.limits.max_record_bytes,
+            }));
+        }
+        if first != Some(b'{') {
+            return Ok(Err(DecodeError::RecordNotObject { index, offset }));
+        }
+        Ok(parse_event(buf, index, offset))
+    }
+
+    /// A top-level `{`: either the `{"Records":[...]}` wrapper, or a record of its own (JSON
+    /// lines). The object is captured byte for byte until a `"Records"` key holding an array
+    /// shows which it is; returns the record in the second case.
+    fn top_object(&mut self) -> Result<Option<Result<Event, DecodeError>>, DecodeError> {
+        let offset = self.scan.offset;
+        let limit = self.limits.max_record_bytes;
+        let mut obj = Vec::with_capacity(1024);
+        let mut too_large = false;
+        let mut keys_seen = 0usize;
+        let mut digest_like = false;
+        self.scan.bump();
+        obj.push(b'{');
+        loop {
+            let b = self
+                .scan
+                .skip_ws(Some(&mut obj))?
+                .ok_or(DecodeError::Truncated {
+                    offset: self.scan.offset,
+                })?;
+            if b == b'}' && keys_seen == 0 {
+                self.scan.bump();
+                obj.push(b'}');
+                break;
+            }
+            if b != b'"' {
+                return Err(DecodeError::InvalidJson {
+                    offset: self.scan.offset,
+                    message: format!("expected a key, found {}", describe_byte(b)),
+                });
+            }
+            let key_start = obj.len();
+            self.scan.capture_value(&mut obj, usize::MAX)?;
+            keys_seen += 1;
+            let key = &obj[key_start..];
+            let is_records = key == b"\"Records\"";
+            digest_like |= key == b"\"digestStartTime\"" || key == b"\"logFiles\"";
+            match self.scan.skip_ws(Some(&mut obj))? {
+                Some(b':') => {
+                    self.scan.bump();
+                    obj.push(b':');
+                }
+                Some(other) => {
+                    return Err(DecodeError::InvalidJson {
+                        offset: self.scan.offset,
+                        message: format!("expected : after a key, found {}", describe_byte(other)),
+                    });
+                }
+                None => {
+                    return Err(DecodeError::Truncated {
+                        offset: self.scan.offset,
+                    });
+                }
+            }
+            let v = self.scan.skip_ws(Some(&mut obj))?;
+            if is_records && v == Some(b'[') {
+                self.scan.bump();
+                self.first = false;
+                self.state = State::InRecords;
+                if self.scan.skip_ws(None)? == Some(b']') {
+                    self.scan.bump();
+                    self.finish_wrapper()?;
+                    self.state = State::Top;
+                }
+                return Ok(None);
+            }
+            let room = limit.saturating_sub(obj.len());
+            if !self.scan.capture_value(&mut obj, room)? {
+                too_large = true;
+            }
+            match self.scan.skip_ws(Some(&mut obj))? {
+                Some(b',') => {
+                    self.scan.bump();
+                    obj.push(b',');
+                }
+                Some(b'}') => {
+                    self.scan.bump();
+                    obj.push(b'}');
+                    break;
+                }
+                Some(other) => {
+                    return Err(DecodeError::InvalidJson {
+                        offset: self.scan.offset,
+                        message: format!(
+                            "expected , or }} in an object, found {}",
+                            describe_byte(other)
+                        ),
+                    });
+                }
+                None => {
+                    return Err(DecodeError::Truncated {
+                        offset: self.scan.offset,
+                    });
+                }
+            }
+        }
+        if self.first && digest_like {
+            return Err(DecodeError::NotCloudTrail {
+                reason: "this is a CloudTrail digest file, not a log file".into(),
+            });
+        }
+        let was_first = std::mem::replace(&mut self.first, false);
+        let index = self.count_record()?;
+        if too_large || obj.len() > limit {
+            return Ok(Some(Err(DecodeError::RecordTooLarge {
+                index,
+                offset,
+                limit,
+            })));
+        }
+        let parsed = parse_event(obj, index, offset);
+        if was_first
+            && let Err(DecodeError::MissingField { .. } | DecodeError::RecordNotObject { .. }) =
+                parsed
+        {
+            // The first thing in the stream is an object that is neither a wrapper nor a record.
+            return Err(DecodeError::NotCloudTrail {
+                reason: "a JSON object without \"Records\", \"eventID\" or \"eventTime\"".into(),
+            });
+        }
+        Ok(Some(parsed))
+    }
+
+    /// After the `Records` array: skip any other keys of the wrapper up to its `}`.
+    fn finish_wrapper(&mut self) -> Result<(), DecodeError> {
+        let mut sink = Vec::new();
+        loop {
+            match self.scan.skip_ws(None)? {
+                Some(b'}') => {
+                    self.scan.bump();
+                    return Ok(());
+                }
+                Some(b',') => {
+                    self.scan.bump();
+                    self.scan.skip_ws(None)?;
+                    self.scan.capture_value(&mut sink, 0)?; // key
+                    if self.scan.skip_ws(None)? != Some(b':') {
+                        return Err(DecodeError::InvalidJson {
+                            offset: self.scan.offset,
+                            message: "expected :".into(),
+                        });
+                    }
+                    self.scan.bump();
+                    self.scan.skip_ws(None)?;
+                    self.scan.capture_value(&mut sink, 0)?;
+                }
+                Some(other) => {
+                    return Err(DecodeError::InvalidJson {
+                        offset: self.scan.offset,
+                        message: format!(
+                            "expected , or }} after Records, found {}",
+                            describe_byte(other)
+                        ),
+                    });
+                }
+                None => {
+                    return Err(DecodeError::Truncated {
+                        offset: self.scan.offset,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> Iterator for Records<R> {
+    type Item = Result<Event, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_inner() {
+            Ok(Some(item)) => Some(item),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+}
+
+fn describe_byte(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("byte 0x{b:02x}")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte sources: gzip or plain, then a cap.
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const IO_BUF: usize = 64 * 1024;
+
+/// The decompressed body: gzip members one after another (RFC 1952 allows several, as `zcat`
+/// does), or the plain bytes. Bytes after a gzip member that are not another member are an
+/// error, not silently ignored.
+enum Body<R: Read> {
+    Plain(Src<R>),
+    Gzip { decoder: Option<GzDecoder<Src<R>>> },
+}
+
+/// The object's bytes, with the sniffed magic bytes put back in front.
+type Src<R> = io::BufReader<io::Chain<io::Cursor<Vec<u8>>, R>>;
+
+impl<R: Read> Body<R> {
+    fn new(mut reader: R) -> io::Result<Self> {
+        // A pipe may hand out one byte at a time: read until two bytes or the end.
+        let mut head = Vec::with_capacity(2);
+        while head.len() < 2 {
+            let mut b = [0u8; 2];
+            match reader.read(&mut b[..2 - head.len()]) {
+                Ok(0) => break,
+                Ok(n) => head.extend_from_slice(&b[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let gzip = head.starts_with(&GZIP_MAGIC);
+        let src = io::BufReader::with_capacity(IO_BUF, io::Cursor::new(head).chain(reader));
+        if gzip {
+            #[allow(clippy::disallowed_methods)] // capped by `Capped` right above it
+            let decoder = GzDecoder::new(src);
+            Ok(Body::Gzip {
+                decoder: Some(decoder),
+            })
+        } else {
+            Ok(Body::Plain(src))
+        }
+    }
+}
+
+/// Marker inside an `io::Error` for bytes after the last gzip member.
+#[derive(Debug)]
+struct TrailingBytes;
+impl std::fmt::Display for TrailingBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("trailing bytes after the gzip member")
+    }
+}
+impl std::error::Error for TrailingBytes {}
+
+/// Marker inside an `io::Error` for the decompressed-size cap.
+#[derive(Debug)]
+struct CapExceeded(u64);
+impl std::fmt::Display for CapExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "more than {} decompressed bytes", self.0)
+    }
+}
+impl std::error::Error for CapExceeded {}
+
+impl<R: Read> Read for Body<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Body::Plain(r) => r.read(out),
+            Body::Gzip { decoder } => loop {
+                let Some(d) = decoder.as_mut() else {
+                    return Ok(0);
+                };
+                let n = d.read(out)?;
+                if n > 0 || out.is_empty() {
+                    return Ok(n);
+                }
+                // End of a member: another member, the end, or garbage.
+                use io::BufRead;
+                let mut inner = decoder.take().expect("decoder present").into_inner();
+                let rest = inner.fill_buf()?;
+                if rest.is_empty() {
+                    return Ok(0);
+                }
+                if rest.starts_with(&GZIP_MAGIC) {
+                    #[allow(clippy::disallowed_methods)] // capped by `Capped`
+                    let next = GzDecoder::new(inner);
+                    *decoder = Some(next);
+                    continue;
+                }
+                if rest.iter().all(|&b| b == 0) && rest.len() < 8 * 1024 {
+                    // Zero padding (tape-style) after the member carries no data; still, only
+                    // accept it when it is all there is.
+                    let padded = rest.len();
+                    inner.consume(padded);
+                    if inner.fill_buf()?.is_empty() {
+                        return Ok(0);
+                    }
+                }
+                return Err(io::Error::new(io::ErrorKind::InvalidData, TrailingBytes));
+            },
+        }
+    }
+}
+
+/// Caps the number of bytes read from the decompressor.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // Probe for one more byte: the object may end exactly at the cap.
+            let mut one = [0u8; 1];
+            return match self.inner.read(&mut one)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(CapExceeded(self.limit))),
+            };
+        }
+        let want = out.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut out[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Maps an I/O error from the byte sources to a decode error for the object.
+fn classify(e: io::Error, offset: u64) -> DecodeError {
+    if let Some(inner) = e.get_ref() {
+        if let Some(c) = inner.downcast_ref::<CapExceeded>() {
+            return DecodeError::ObjectTooLarge { limit: c.0 };
+        }
+        if inner.is::<TrailingBytes>() {
+            return DecodeError::TrailingGarbage { offset };
+        }
+    }
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => DecodeError::Truncated { offset },
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => DecodeError::Gzip {
+            offset,
+            message: e.to_string(),
+        },
+        _ => DecodeError::Io {
+            message: e.to_string(),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The structural scanner.
+
+/// Walks JSON structure over a byte stream and copies values out verbatim. It checks only
+/// what it needs to find where a value ends (strings, escapes, nesting); each record is then
+/// fully validated by `serde_json`.
+struct Scanner<R> {
+    reader: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    /// Decompressed bytes consumed before `buf[pos]`.
+    offset: u64,
+    eof: bool,
+}
+
+impl<R: Read> Scanner<R> {
+    fn new(reader: R) -> Self {
+        Scanner {
+            reader,
+            buf: vec![0; IO_BUF].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    /// Makes sure `buf[pos..len]` is non-empty unless at end of stream.
+    fn fill(&mut self) -> Result<bool, DecodeError> {
+        if self.pos < self.len {
+            return Ok(true);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        self.pos = 0;
+        self.len = 0;
+        loop {
+            match self.reader.read(&mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.len = n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(classify(e, self.offset)),
+            }
+        }
+    }
+
+    fn peek(&mut self) -> Result<Option<u8>, DecodeError> {
+        Ok(if self.fill()? {
+            Some(self.buf[self.pos])
+        } else {
+            None
+        })
+    }
+
+    fn bump(&mut self) {
+        self.pos += 1;
+        self.offset += 1;
+    }
+
+    /// Skips whitespace (copying it to `tee`), returns the next byte without consuming it.
+    fn skip_ws(&mut self, mut tee: Option<&mut Vec<u8>>) -> Result<Option<u8>, DecodeError> {
+        loop {
+            if !self.fill()? {
+                return Ok(None);
+            }
+            let b = self.buf[self.pos];
+            if matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                if let Some(t) = tee.as_deref_mut() {
+                    t.push(b);
+                }
+                self.bump();
+            } else {
+                return Ok(Some(b));
+            }
+        }
+    }
+
+    /// Consumes one JSON value, appending its bytes to `out` while it fits in `room` bytes.
+    /// Returns false when it did not fit (the value is consumed all the same; `out` is left
+    /// with a partial copy the caller must not use).
+    fn capture_value(&mut self, out: &mut Vec<u8>, room: usize) -> Result<bool, DecodeError> {
+        let start_len = out.len();
+        let mut fits = true;
+        let mut depth: u32 = 0;
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut started = false;
+        let mut scalar = false;
+        loop {
+            if !self.fill()? {
+                if scalar && !in_string {
+                    return Ok(fits);
+                }
+                return Err(DecodeError::Truncated {
+                    offset: self.offset,
+                });
+            }
+            let chunk = &self.buf[self.pos..self.len];
+            let mut i = 0;
+            let mut done = false;
+            while i < chunk.len() {
+                let b = chunk[i];
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                        i += 1;
+                        continue;
+                    }
+                    // Strings are most of a record: jump to the next quote or backslash.
+                    match memchr::memchr2(b'"', b'\\', &chunk[i..]) {
+                        None => {
+                            i = chunk.len();
+                            continue;
+                        }
+                        Some(j) => {
+                            i += j;
+                            if chunk[i] == b'\\' {
+                                escaped = true;
+                            } else {
+                                in_string = false;
+                                if depth == 0 {
+                                    i += 1;
+                                    done = true;
+                                    break;
+                                }
+                            }
+                            i += 1;
+                            continue;
+                        }
+                    }
+                }
+                if !started {
+                    started = true;
+                    match b {
+                        b'"' => in_string = true,
+                        b'{' | b'[' => depth = 1,
+                        b'}' | b']' | b',' | b':' => {
+                            return Err(DecodeError::InvalidJson {
+                                offset: self.offset + i as u64,
+                                message: format!("expected a value, found {}", describe_byte(b)),
+                            });
+                        }
+                        _ => scalar = true,
+                    }
+                    i += 1;
+                    continue;
+                }
+                if scalar {
+                    if matches!(b, b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t' | b':') {
+                        done = true;
+                        break;
+                    }
+                    i += 1;
+                    continue;
+                }
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            i += 1;
+                            done = true;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            if fits {
+                if out.len() - start_len + i <= room {
+                    out.extend_from_slice(&chunk[..i]);
+                } else {
+                    fits = false;
+                }
+            }
+            self.pos += i;
+            self.offset += i as u64;
+            if done {
+                return Ok(fits);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn rec(id: &str) -> String {
+        format!(
+            r#"{{"eventVersion":"1.08","eventTime":"2024-01-02T03:04:05Z","eventName":"X","eventID":"{id}"}}"#
+        )
+    }
+
+    fn decode(bytes: &[u8], limits: Limits) -> (Vec<String>, Vec<DecodeError>) {
+        let mut ok = Vec::new();
+        let mut errs = Vec::new();
+        for item in Records::new(bytes, limits).unwrap() {
+            match item {
+                Ok(e) => ok.push(String::from_utf8(e.raw).unwrap()),
+                Err(e) => errs.push(e),
+            }
+        }
+        (ok, errs)
+    }
+
+    #[test]
+    fn shapes_keep_bytes_exact() {
+        let a = rec("a");
+        let b = "{ \"eventTime\" : \"2024-01-02T03:04:05Z\",\n \"eventID\":\"b\", \"x\": [1, {\"y\": \"]}\\\"\"}] }";
+        let wrapper = format!("{{\"Records\":[{a},\n  {b}]}}");
+        let array = format!("[ {a} , {b} ]");
+        let lines = format!("{a}\n{b}\n");
+        let other_keys_first =
+            format!("{{\"Other\": {{\"Records\": 1}}, \"Records\":[{a},{b}], \"Tail\": [1,2]}}");
+        for input in [&wrapper, &array, &lines, &other_keys_first] {
+            for bytes in [input.as_bytes().to_vec(), gz(input.as_bytes())] {
+                let (ok, errs) = decode(&bytes, Limits::default());
+                assert!(errs.is_empty(), "{input}: {errs:?}");
+                assert_eq!(ok, vec![a.clone(), b.to_string()], "{input}");
+            }
+        }
+    }
+
+    #[test]
+    fn empty_records_is_fine_and_empty_file_is_not() {
+        assert_eq!(decode(b"{\"Records\":[]}", Limits::default()).1, vec![]);
+        assert_eq!(
+            decode(b"  \n", Limits::default()).1,
+            vec![DecodeError::Empty]
+        );
+        assert_eq!(decode(b"", Limits::default()).1, vec![DecodeError::Empty]);
+        assert_eq!(
+            decode(&gz(b""), Limits::default()).1,
+            vec![DecodeError::Empty]
+        );
+    }
+
+    #[test]
+    fn record_errors_skip_only_that_record() {
+        let input = format!(
+            "{{\"Records\":[{},{{\"eventTime\":\"2024-01-02T03:04:05Z\"}},7,{{\"eventID\":\"z\",\"eventTime\":\"yesterday\"}},{}]}}",
+            rec("a"),
+            rec("b")
+        );
+        let (ok, errs) = decode(input.as_bytes(), Limits::default());
+        assert_eq!(ok.len(), 2);
+        let kinds: Vec<_> = errs.iter().map(|e| e.reason()).collect();
+        assert_eq!(
+            kinds,
+            vec!["missing_field", "record_not_object", "invalid_record"]
+        );
+        assert!(errs.iter().all(|e| !e.is_fatal()));
+    }
+
+    #[test]
+    fn limits_are_named_errors() {
+        let big = format!(
+            r#"{{"eventTime":"2024-01-02T03:04:05Z","eventID":"big","pad":"{}"}}"#,
+            "x".repeat(5000)
+        );
+        let input = format!("{{\"Records\":[{},{big},{}]}}", rec("a"), rec("b"));
+        let limits = Limits {
+            max_record_bytes: 1000,
+            ..Limits::default()
+        };
+        let (ok, errs) = decode(input.as_bytes(), limits);
+        assert_eq!(ok.len(), 2);
+        assert!(matches!(
+            errs[..],
+            [DecodeError::RecordTooLarge {
+                index: 1,
+                limit: 1000,
+                ..
+            }]
+        ));
+        // As a JSON-lines record too.
+        let (ok, errs) = decode(format!("{big}\n{}", rec("c")).as_bytes(), limits);
+        assert_eq!(ok.len(), 1);
+        assert!(matches!(
+            errs[..],
+            [DecodeError::RecordTooLarge { index: 0, .. }]
+        ));
+
+        let limits = Limits {
+            max_records: 2,
+            ..Limits::default()
+        };
+        let input = format!("[{},{},{}]", rec("a"), rec("b"), rec("c"));
+        let (ok, errs) = decode(input.as_bytes(), limits);
+        assert_eq!(ok.len(), 2);
+        assert_eq!(errs, vec![DecodeError::TooManyRecords { limit: 2 }]);
+    }
+
+    #[test]
+    fn gzip_bomb_is_capped() {
+        // 64 MiB of zeros compresses to ~64 KiB.
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(b"{\"Records\":[").unwrap();
+        let zeros = vec![b' '; 1 << 20];
+        for _ in 0..64 {
+            e.write_all(&zeros).unwrap();
+        }
+        let bomb = e.finish().unwrap();
+        assert!(bomb.len() < 1 << 20);
+        let limits = Limits {
+            max_object_bytes: 8 << 20,
+            ..Limits::default()
+        };
+        let (_, errs) = decode(&bomb, limits);
+        assert_eq!(errs, vec![DecodeError::ObjectTooLarge { limit: 8 << 20 }]);
+    }
+
+    #[test]
+    fn exactly_at_the_cap_is_fine() {
+        let input = format!("[{}]", rec("a"));
+        let limits = Limits {
+            max_object_bytes: input.len() as u64,
+            ..Limits::default()
+        };
+        let (ok, errs) = decode(input.as_bytes(), limits);
+        assert_eq!((ok.len(), errs.len()), (1, 0));
+    }
+
+    #[test]
+    fn broken_gzip_is_named() {
+        let input = format!("{{\"Records\":[{},{}]}}", rec("a"), rec("b"));
+        let good = gz(input.as_bytes());
+
+        let truncated = &good[..good.len() - 12];
+        let (_, errs) = decode(truncated, Limits::default());
+        assert!(
+            matches!(errs.last(), Some(DecodeError::Truncated { .. })),
+            "{errs:?}"
+        );
+
+        let mut corrupt = good.clone();
+        let mid = corrupt.len() / 2;
+        for b in &mut corrupt[mid..mid + 8] {
+            *b ^= 0x5a;
+        }
+        let (_, errs) = decode(&corrupt, Limits::default());
+        assert!(
+            matches!(
+                errs.last(),
+                Some(
+                    DecodeError::Gzip { .. }
+                        | DecodeError::Truncated { .. }
+                        | DecodeError::InvalidJson { .. }
+                        | DecodeError::InvalidRecord { .. }
+                )
+            ),
+            "{errs:?}"
+        );
+        assert!(errs.last().unwrap().is_fatal() || errs.len() > 0);
+
+        let mut trailing = good.clone();
+        trailing.extend_from_slice(b"GARBAGE AFTER THE MEMBER");
+        let (ok, errs) = decode(&trailing, Limits::default());
+        assert_eq!(ok.len(), 2);
+        assert!(
+            matches!(errs[..], [DecodeError::TrailingGarbage { .. }]),
+            "{errs:?}"
+        );
+
+        // Two members are one valid gzip stream, as zcat reads it.
+        let mut two = gz(format!("[{}]\n", rec("a")).as_bytes());
+        two.extend(gz(format!("[{}]", rec("b")).as_bytes()));
+        let (ok, errs) = decode(&two, Limits::default());
+        assert_eq!((ok.len(), errs.len()), (2, 0), "{errs:?}");
+    }
+
+    #[test]
+    fn not_cloudtrail_is_named() {
+        for (input, want) in [
+            (&b"hello world"[..], "starts with 'h'"),
+            (b"{\"digestStartTime\":\"x\",\"logFiles\":[]}", "digest"),
+            (b"{\"name\":\"manifest\"}", "without"),
+        ] {
+            let (_, errs) = decode(input, Limits::default());
+            match &errs[..] {
+                [DecodeError::NotCloudTrail { reason }] => {
+                    assert!(reason.contains(want), "{reason}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_json_structure_is_fatal() {
+        let input = format!("{{\"Records\":[{} {}]}}", rec("a"), rec("b"));
+        let (ok, errs) = decode(input.as_bytes(), Limits::default());
+        assert_eq!(ok.len(), 1);
+        assert!(matches!(errs[..], [DecodeError::InvalidJson { .. }]));
+        let (_, errs) = decode(b"{\"Records\":[", Limits::default());
+        assert!(matches!(errs[..], [DecodeError::Truncated { .. }]));
+    }
+
+    #[test]
+    fn streams_without_holding_the_file() {
+        // 20,000 records through a 64 KiB window: the scanner's buffer never grows.
+        struct Gen {
+            n: usize,
+            i: usize,
+            cur: Vec<u8>,
+            pos: usize,
+        }
+        impl Read for Gen {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                if self.pos == self.cur.len() {
+                    if self.i > self.n {
+                        return Ok(0);
+                    }
+                    self.cur = if self.i == 0 {
+                        b"{\"Records\":[".to_vec()
+                    } else if self.i == self.n {
+                        format!("{}]}}", rec(&self.i.to_string())).into_bytes()
+                    } else {
+                        format!("{},", rec(&self.i.to_string())).into_bytes()
+                    };
+                    self.i += 1;
+                    self.pos = 0;
+                }
+                let k = out.len().min(self.cur.len() - self.pos);
+                out[..k].copy_from_slice(&self.cur[self.pos..self.pos + k]);
+                self.pos += k;
+                Ok(k)
+            }
+        }
+        let n = Records::new(
+            Gen {
+                n: 20_000,
+                i: 0,
+                cur: Vec::new(),
+                pos: 0,
+            },
+            Limits::default(),
+        )
+        .unwrap()
+        .filter(|r| r.is_ok())
+        .count();
+        assert_eq!(n, 20_000);
+    }
+}
