@@ -6,10 +6,12 @@
 
 pub mod decode;
 pub mod key;
+pub mod object;
 pub mod record;
 
 pub use decode::{Event, Limits, Records, parse_event};
 pub use key::{KeyInfo, ObjectKind, Route, route};
+pub use object::{Object, ObjectMeta};
 
 /// What can be wrong with an object or one of its records.
 ///

@@ -1,1 +1,315 @@
-//! cairn-store
+//! The store: a data directory holding the tantivy index of every event, the ledger of
+//! ingested objects, and the lock that keeps a second writer out.
+//!
+//! Layout of a data directory:
+//!
+//! ```text
+//! cairn-data/
+//!   index/          tantivy index (meta.json is its atomic commit point)
+//!   ledger.jsonl    one line per object read, appended after the commit holding its events
+//!   writer.lock     held (flock) by the one process writing
+//! ```
+//!
+//! Reading needs no lock: tantivy readers see the last commit.
+
+pub mod dedupe;
+pub mod doc;
+pub mod ingest;
+pub mod ledger;
+pub mod lower;
+pub mod schema;
+pub mod search;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use tantivy::store::{Compressor, ZstdCompressor};
+use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, TantivyDocument};
+
+pub use ingest::{IngestOptions, IngestReport, Progress};
+pub use ledger::{Entry, Ledger, Status};
+pub use schema::Fields;
+
+/// Errors of the store, each naming what it was working on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no cairn store at {0} (run `cairn ingest` first, or pass --data-dir)")]
+    NoStore(PathBuf),
+    #[error(
+        "{path} was written by a different cairn schema; move it away and ingest again ({detail})"
+    )]
+    Incompatible { path: PathBuf, detail: String },
+    #[error("another cairn process ({holder}) is writing to {path}")]
+    Locked { path: PathBuf, holder: String },
+    #[error("index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("query: {0}")]
+    Query(String),
+}
+
+impl StoreError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// An open data directory.
+pub struct Store {
+    dir: PathBuf,
+    index: Index,
+    fields: Fields,
+    reader: IndexReader,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What to do when another process holds the writer lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockWait {
+    /// Wait for it, saying so once.
+    Wait,
+    /// Fail at once with [`StoreError::Locked`].
+    Fail,
+}
+
+impl Store {
+    /// Opens an existing store for reading.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let index_dir = dir.join("index");
+        if !index_dir.join("meta.json").exists() {
+            return Err(StoreError::NoStore(dir.to_path_buf()));
+        }
+        Self::open_index(dir, Index::open_in_dir(&index_dir)?)
+    }
+
+    /// Opens a store, creating it when the directory holds none.
+    pub fn open_or_create(dir: &Path) -> Result<Store, StoreError> {
+        let index_dir = dir.join("index");
+        fs::create_dir_all(&index_dir).map_err(|e| StoreError::io(&index_dir, e))?;
+        if index_dir.join("meta.json").exists() {
+            return Self::open(dir);
+        }
+        let settings = IndexSettings {
+            docstore_compression: Compressor::Zstd(ZstdCompressor {
+                compression_level: Some(3),
+            }),
+            // Larger blocks compress CloudTrail's repetitive JSON much better; `show` reads
+            // one block per event, which stays well under a millisecond.
+            docstore_blocksize: 128 * 1024,
+            ..IndexSettings::default()
+        };
+        let index = match Index::builder()
+            .schema(Fields::build().schema)
+            .settings(settings)
+            .create_in_dir(&index_dir)
+        {
+            Ok(index) => index,
+            // Another process created it between our check and now.
+            Err(tantivy::TantivyError::IndexAlreadyExists) => Index::open_in_dir(&index_dir)?,
+            Err(e) => return Err(e.into()),
+        };
+        Self::open_index(dir, index)
+    }
+
+    fn open_index(dir: &Path, index: Index) -> Result<Store, StoreError> {
+        let fields = Fields::build();
+        if index.schema() != fields.schema {
+            return Err(StoreError::Incompatible {
+                path: dir.to_path_buf(),
+                detail: "the index schema differs from this version's".into(),
+            });
+        }
+        schema::register_tokenizers(&index);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            index,
+            fields,
+            reader,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// A searcher on the last commit (reloaded on each call).
+    pub fn searcher(&self) -> Result<tantivy::Searcher, StoreError> {
+        self.reader.reload()?;
+        Ok(self.reader.searcher())
+    }
+
+    /// The ledger, read-only.
+    pub fn ledger(&self) -> Result<Ledger, StoreError> {
+        Ledger::open(&self.dir)
+    }
+
+    /// Takes the writer lock and opens the index writer.
+    pub fn writer(
+        &self,
+        threads: usize,
+        memory_budget: usize,
+        wait: LockWait,
+    ) -> Result<Writer<'_>, StoreError> {
+        let lock = take_lock(&self.dir, wait)?;
+        let threads = threads.clamp(1, 8);
+        let budget = memory_budget.max(threads * 16 << 20);
+        let iw: IndexWriter<TantivyDocument> =
+            self.index.writer_with_num_threads(threads, budget)?;
+        Ok(Writer {
+            store: self,
+            iw,
+            ledger: Ledger::open(&self.dir)?,
+            dedupe: dedupe::Dedupe::new(64),
+            searcher: self.searcher()?,
+            pending: Vec::new(),
+            uncommitted: 0,
+            _lock: lock,
+        })
+    }
+
+    /// Bytes on disk of the index and ledger.
+    pub fn size_on_disk(&self) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            let Ok(rd) = fs::read_dir(p) else { return 0 };
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(&self.dir)
+    }
+}
+
+fn take_lock(dir: &Path, wait: LockWait) -> Result<File, StoreError> {
+    let path = dir.join("writer.lock");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = f.read_to_string(&mut holder);
+            let holder = if holder.trim().is_empty() {
+                "unknown pid".to_string()
+            } else {
+                holder.trim().to_string()
+            };
+            if wait == LockWait::Fail {
+                return Err(StoreError::Locked {
+                    path: dir.to_path_buf(),
+                    holder,
+                });
+            }
+            tracing::warn!(data_dir = %dir.display(), %holder, "another cairn process is writing here; waiting for it to finish");
+            f.lock().map_err(|e| StoreError::io(&path, e))?;
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(StoreError::io(&path, e)),
+    }
+    let _ = f.set_len(0);
+    let _ = f.rewind();
+    let _ = write!(f, "pid {}", std::process::id());
+    Ok(f)
+}
+
+/// The one writer of a store: adds deduplicated documents and commits them with their
+/// ledger entries.
+pub struct Writer<'s> {
+    store: &'s Store,
+    iw: IndexWriter<TantivyDocument>,
+    ledger: Ledger,
+    dedupe: dedupe::Dedupe,
+    searcher: tantivy::Searcher,
+    pending: Vec<Entry>,
+    uncommitted: u64,
+    _lock: File,
+}
+
+impl std::fmt::Debug for Writer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("uncommitted", &self.uncommitted)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer<'_> {
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Adds an event unless its `eventID` is already stored; returns whether it was added.
+    pub fn add(&mut self, d: doc::EventDoc) -> Result<bool, StoreError> {
+        if !self
+            .dedupe
+            .insert(&self.searcher, &self.store.fields, d.day, d.eid)?
+        {
+            return Ok(false);
+        }
+        self.iw.add_document(d.doc)?;
+        self.uncommitted += 1;
+        Ok(true)
+    }
+
+    /// Queues a ledger entry; it is written after the next commit.
+    pub fn record(&mut self, e: Entry) {
+        self.pending.push(e);
+    }
+
+    /// Events added since the last commit.
+    pub fn uncommitted(&self) -> u64 {
+        self.uncommitted
+    }
+
+    /// Makes everything added so far durable, then the ledger entries queued so far.
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        self.iw.commit()?;
+        self.store.reader.reload()?;
+        self.searcher = self.store.reader.searcher();
+        self.ledger.append(std::mem::take(&mut self.pending))?;
+        self.dedupe.committed();
+        self.uncommitted = 0;
+        Ok(())
+    }
+
+    /// Commits, then waits for background merges so the store is left compact.
+    pub fn finish(mut self) -> Result<(), StoreError> {
+        self.commit()?;
+        self.iw.wait_merging_threads()?;
+        Ok(())
+    }
+}

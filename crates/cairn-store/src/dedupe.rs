@@ -1,0 +1,84 @@
+//! Deduplication by `eventID`, bounded in memory.
+//!
+//! CloudTrail re-delivers an event with the same `eventID` and the same `eventTime`, so the
+//! set of known ids is partitioned by the day of `eventTime`. A day's set is loaded from the
+//! committed index the first time an event of that day arrives, then kept current as events
+//! are added. The index stays the only truth: nothing here is persisted, so a crash cannot
+//! leave this cache disagreeing with the store.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Bound;
+
+use tantivy::collector::DocSetCollector;
+use tantivy::query::RangeQuery;
+use tantivy::{Searcher, Term};
+
+use crate::StoreError;
+use crate::schema::Fields;
+
+#[derive(Debug)]
+pub struct Dedupe {
+    days: HashMap<i32, HashSet<u128>>,
+    /// Days kept loaded between commits; beyond this, the cache is emptied at the next
+    /// commit (when every day can be reloaded from the index).
+    max_days: usize,
+}
+
+impl Dedupe {
+    pub fn new(max_days: usize) -> Dedupe {
+        Dedupe {
+            days: HashMap::new(),
+            max_days,
+        }
+    }
+
+    /// Records an event; false when its id is already in the store or was added before.
+    pub fn insert(
+        &mut self,
+        searcher: &Searcher,
+        fields: &Fields,
+        day: i32,
+        eid: u128,
+    ) -> Result<bool, StoreError> {
+        if !self.days.contains_key(&day) {
+            let known = load_day(searcher, fields, day)?;
+            self.days.insert(day, known);
+        }
+        Ok(self.days.get_mut(&day).expect("loaded").insert(eid))
+    }
+
+    /// Called right after a commit: everything in memory is now in the index.
+    pub fn committed(&mut self) {
+        if self.days.len() > self.max_days {
+            self.days.clear();
+        }
+    }
+}
+
+/// The ids of the committed events of one day.
+fn load_day(searcher: &Searcher, fields: &Fields, day: i32) -> Result<HashSet<u128>, StoreError> {
+    let field = fields.hot_by_name("eventTime");
+    let start = i64::from(day) * 86_400;
+    let term = |secs| {
+        Term::from_field_date_for_search(field, tantivy::DateTime::from_timestamp_secs(secs))
+    };
+    let query = RangeQuery::new(
+        Bound::Included(term(start)),
+        Bound::Excluded(term(start + 86_400)),
+    );
+    let docs = searcher.search(&query, &DocSetCollector)?;
+    let mut by_segment: HashMap<u32, Vec<u32>> = HashMap::new();
+    for d in docs {
+        by_segment.entry(d.segment_ord).or_default().push(d.doc_id);
+    }
+    let mut known = HashSet::new();
+    for (seg, ids) in by_segment {
+        let column = searcher.segment_reader(seg).fast_fields().ip_addr("eid")?;
+        for doc in ids {
+            if let Some(ip) = column.first(doc) {
+                known.insert(u128::from(ip));
+            }
+        }
+    }
+    Ok(known)
+}

@@ -1,0 +1,365 @@
+//! The ingest pipeline: objects in, deduplicated events committed, ledger written.
+//!
+//! ```text
+//!  objects ──► [route + ledger filter] ──► work queue ──► N decode workers ──► bounded queue ──► writer
+//!                                                          (gunzip, scan,                       (dedupe, add,
+//!                                                           parse, build doc)                    commit, ledger)
+//! ```
+//!
+//! Both queues are bounded, so memory stays flat whatever the input size: at most a few
+//! thousand documents wait between the workers and the writer. Commits happen every
+//! `commit_every` events or `commit_interval`, and an object's ledger entry is written only
+//! after the commit that holds all its events.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use cairn_model::{DecodeError, Limits, Object, ObjectKind, Records, Route, route};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::doc::{self, EventDoc};
+use crate::ledger::{Entry, Status};
+use crate::{LockWait, Store, StoreError};
+
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub limits: Limits,
+    /// Decode workers (and index writer threads).
+    pub threads: usize,
+    /// Bytes the index writer may buffer before flushing a segment (all threads together).
+    pub memory_budget: usize,
+    pub commit_every: u64,
+    pub commit_interval: Duration,
+    pub lock: LockWait,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        IngestOptions {
+            limits: Limits::default(),
+            threads,
+            memory_budget: 384 << 20,
+            commit_every: 1_000_000,
+            commit_interval: Duration::from_secs(30),
+            lock: LockWait::Wait,
+        }
+    }
+}
+
+/// Live counters, for a progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub objects_total: AtomicU64,
+    pub objects_done: AtomicU64,
+    pub bytes_total: AtomicU64,
+    pub bytes_done: AtomicU64,
+    pub events: AtomicU64,
+    pub duplicates: AtomicU64,
+}
+
+/// An object that could not be read completely.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub object: String,
+    pub errors: Vec<String>,
+    /// Events that were read from it all the same.
+    pub events: u64,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    /// Objects offered by the source.
+    pub objects_seen: u64,
+    /// Objects read this run.
+    pub objects_read: u64,
+    /// Objects already read by an earlier run, unchanged since.
+    pub objects_unchanged: u64,
+    /// Objects not read, by reason (digest files, other services' files).
+    pub objects_skipped: BTreeMap<String, u64>,
+    /// Objects with errors (each listed in `failures`).
+    pub objects_failed: u64,
+    pub events_indexed: u64,
+    pub duplicates_dropped: u64,
+    /// Records skipped, by reason.
+    pub records_failed: BTreeMap<String, u64>,
+    pub bytes_read: u64,
+    pub elapsed_seconds: f64,
+    pub failures: Vec<Failure>,
+}
+
+impl IngestReport {
+    /// Whether some input failed (the CLI's exit code says so).
+    pub fn has_failures(&self) -> bool {
+        self.objects_failed > 0
+    }
+}
+
+/// Cap on the messages kept per failed object.
+const MAX_ERRORS_PER_OBJECT: usize = 20;
+/// Events sent from a worker to the writer in one message.
+const BATCH: usize = 256;
+
+enum Msg {
+    Events(usize, Vec<EventDoc>),
+    RecordError(usize, DecodeError),
+    Done {
+        obj: usize,
+        bytes: u64,
+        fatal: Option<String>,
+    },
+}
+
+#[derive(Default)]
+struct ObjStats {
+    events: u64,
+    duplicates: u64,
+    errors: Vec<String>,
+}
+
+/// Ingests `objects` into `store`.
+pub fn ingest(
+    store: &Store,
+    objects: Vec<Box<dyn Object>>,
+    opts: &IngestOptions,
+    progress: &Arc<Progress>,
+) -> Result<IngestReport, StoreError> {
+    let started = Instant::now();
+    let mut writer = store.writer(opts.threads, opts.memory_budget, opts.lock)?;
+    let mut report = IngestReport {
+        objects_seen: objects.len() as u64,
+        ..Default::default()
+    };
+
+    // Route and filter by the ledger before reading anything.
+    let mut work = Vec::new();
+    for o in objects {
+        let meta = o.meta();
+        let account = match route(&meta.key) {
+            Route::CloudTrail(k) if k.kind == ObjectKind::Digest => {
+                *report
+                    .objects_skipped
+                    .entry("digest file".into())
+                    .or_default() += 1;
+                continue;
+            }
+            Route::CloudTrail(k) => Some(k.account),
+            Route::Skip { reason } => {
+                tracing::debug!(object = %meta.location, %reason, "skipped");
+                *report
+                    .objects_skipped
+                    .entry("not a CloudTrail log file".into())
+                    .or_default() += 1;
+                continue;
+            }
+            Route::Loose => None,
+        };
+        if writer.ledger().is_done(&meta.location, &meta.version) {
+            report.objects_unchanged += 1;
+            continue;
+        }
+        work.push((o, account));
+    }
+    progress
+        .objects_total
+        .store(work.len() as u64, Ordering::Relaxed);
+    progress.bytes_total.store(
+        work.iter().filter_map(|(o, _)| o.meta().size).sum(),
+        Ordering::Relaxed,
+    );
+    let metas: Vec<_> = work.iter().map(|(o, _)| o.meta().clone()).collect();
+
+    let ingested = OffsetDateTime::now_utc();
+    let fields = store.fields().clone();
+    let (work_tx, work_rx) =
+        crossbeam_channel::bounded::<(usize, Box<dyn Object>, Option<String>)>(64);
+    let (tx, rx) = crossbeam_channel::bounded::<Msg>(32);
+    let mut stats: HashMap<usize, ObjStats> = HashMap::new();
+    let mut last_commit = Instant::now();
+
+    std::thread::scope(|s| -> Result<(), StoreError> {
+        s.spawn(move || {
+            for (i, (o, account)) in work.into_iter().enumerate() {
+                if work_tx.send((i, o, account)).is_err() {
+                    break;
+                }
+            }
+        });
+        for _ in 0..opts.threads.max(1) {
+            let work_rx = work_rx.clone();
+            let tx = tx.clone();
+            let fields = &fields;
+            let limits = opts.limits;
+            s.spawn(move || {
+                for (i, o, account) in work_rx {
+                    let location = o.meta().location.clone();
+                    if decode_object(
+                        i,
+                        o,
+                        &location,
+                        account.as_deref(),
+                        fields,
+                        limits,
+                        ingested,
+                        &tx,
+                    )
+                    .is_err()
+                    {
+                        break; // the writer is gone
+                    }
+                }
+            });
+        }
+        drop(tx);
+        drop(work_rx);
+
+        let result = (|| {
+            for msg in &rx {
+                match msg {
+                    Msg::Events(obj, docs) => {
+                        let st = stats.entry(obj).or_default();
+                        for d in docs {
+                            if writer.add(d)? {
+                                st.events += 1;
+                                progress.events.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                st.duplicates += 1;
+                                progress.duplicates.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    Msg::RecordError(obj, e) => {
+                        *report.records_failed.entry(e.reason().into()).or_default() += 1;
+                        let st = stats.entry(obj).or_default();
+                        if st.errors.len() < MAX_ERRORS_PER_OBJECT {
+                            st.errors.push(e.to_string());
+                        }
+                    }
+                    Msg::Done { obj, bytes, fatal } => {
+                        let st = stats.remove(&obj).unwrap_or_default();
+                        let meta = &metas[obj];
+                        let mut errors = st.errors;
+                        if let Some(f) = fatal {
+                            errors.push(f);
+                        }
+                        report.objects_read += 1;
+                        report.events_indexed += st.events;
+                        report.duplicates_dropped += st.duplicates;
+                        report.bytes_read += bytes;
+                        progress.objects_done.fetch_add(1, Ordering::Relaxed);
+                        progress
+                            .bytes_done
+                            .fetch_add(meta.size.unwrap_or(bytes), Ordering::Relaxed);
+                        let status = if errors.is_empty() {
+                            Status::Ok
+                        } else {
+                            Status::Failed
+                        };
+                        if status == Status::Failed {
+                            report.objects_failed += 1;
+                            for e in &errors {
+                                tracing::warn!(object = %meta.location, error = %e, "input error");
+                            }
+                            report.failures.push(Failure {
+                                object: meta.location.clone(),
+                                errors: errors.clone(),
+                                events: st.events,
+                            });
+                        }
+                        writer.record(Entry {
+                            object: meta.location.clone(),
+                            version: meta.version.clone(),
+                            status,
+                            events: st.events,
+                            duplicates: st.duplicates,
+                            errors,
+                            at: ingested.unix_timestamp(),
+                        });
+                    }
+                }
+                if writer.uncommitted() >= opts.commit_every
+                    || last_commit.elapsed() >= opts.commit_interval
+                {
+                    writer.commit()?;
+                    last_commit = Instant::now();
+                }
+            }
+            Ok(())
+        })();
+        // On a writer error, stop the workers: dropping the receiver makes their sends fail.
+        drop(rx);
+        result
+    })?;
+
+    writer.finish()?;
+    report.elapsed_seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Decodes one object on a worker thread. Errs only when the writer has gone away.
+#[allow(clippy::too_many_arguments)]
+fn decode_object(
+    i: usize,
+    o: Box<dyn Object>,
+    location: &str,
+    account: Option<&str>,
+    fields: &crate::Fields,
+    limits: Limits,
+    ingested: OffsetDateTime,
+    tx: &crossbeam_channel::Sender<Msg>,
+) -> Result<(), crossbeam_channel::SendError<Msg>> {
+    let send_err = |e: crossbeam_channel::SendError<Msg>| e;
+    let reader = match o.open() {
+        Ok(r) => r,
+        Err(e) => {
+            return tx.send(Msg::Done {
+                obj: i,
+                bytes: 0,
+                fatal: Some(format!("cannot open: {e}")),
+            });
+        }
+    };
+    let mut records = match Records::new(reader, limits) {
+        Ok(r) => r,
+        Err(e) => {
+            return tx.send(Msg::Done {
+                obj: i,
+                bytes: 0,
+                fatal: Some(format!("cannot read: {e}")),
+            });
+        }
+    };
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut fatal = None;
+    for item in records.by_ref() {
+        match item {
+            Ok(event) => {
+                batch.push(doc::build(fields, event, location, account, ingested));
+                if batch.len() == BATCH {
+                    tx.send(Msg::Events(
+                        i,
+                        std::mem::replace(&mut batch, Vec::with_capacity(BATCH)),
+                    ))
+                    .map_err(send_err)?;
+                }
+            }
+            Err(e) if e.is_fatal() => fatal = Some(e.to_string()),
+            Err(e) => tx.send(Msg::RecordError(i, e))?,
+        }
+    }
+    if !batch.is_empty() {
+        tx.send(Msg::Events(i, batch))?;
+    }
+    tx.send(Msg::Done {
+        obj: i,
+        bytes: records.bytes_read(),
+        fatal,
+    })
+}

@@ -1,0 +1,471 @@
+//! Lowering the query AST (`cairn-query`, which knows no schema) to tantivy queries.
+//!
+//! How a field is matched depends on what it is:
+//! - **typed attributes** ([`crate::schema::HOT`]): `eventTime` is a date (a day, a second, or
+//!   a range), `readOnly` a boolean, `sourceIPAddress` an IP (exact, CIDR, range) or, for the
+//!   service names AWS puts there, text; keyword attributes match their whole value,
+//!   case-insensitively, and wildcards apply to the whole value (`eventName:Delete*`);
+//! - **any other JSON path** matches its value's words in order (`userAgent:aws-cli` matches
+//!   `aws-cli/2.15 Python/3.11`), numbers and booleans by value, wildcards word by word;
+//! - **bare words** search every value of the record.
+//!
+//! A `json.` prefix on a field is dropped (Loggly writes `json.eventName`), and
+//! `logtype:cloudtrail` matches every event, so Loggly queries run verbatim.
+
+use std::net::{IpAddr, Ipv6Addr};
+use std::ops::Bound;
+
+use cairn_query::{Bound as QBound, Query};
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhraseQuery, Query as TQuery,
+    RangeQuery, RegexQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DateTime, Index, Term};
+use time::{Date, OffsetDateTime, Time};
+
+use crate::StoreError;
+use crate::doc::to_v6;
+use crate::schema::{Fields, KEYWORD_TOKENIZER, Kind, TEXT_TOKENIZER};
+
+/// Paths that are not in the record but derived by cairn, or short aliases.
+const ALIASES: &[(&str, &str)] = &[("account", "recipientAccountId"), ("region", "awsRegion")];
+/// Typed attributes that exist only in cairn (no JSON path behind them).
+const DERIVED: &[&str] = &["principal", "username", "cairn.object", "cairn.ingestTime"];
+
+/// Lowers queries against one index's schema and tokenizers.
+pub struct Lowerer {
+    fields: Fields,
+    text: TextAnalyzer,
+    keyword: TextAnalyzer,
+    now: OffsetDateTime,
+}
+
+type Q = Box<dyn TQuery>;
+
+fn err(msg: impl Into<String>) -> StoreError {
+    StoreError::Query(msg.into())
+}
+
+/// The field name as a path in the record: `json.` dropped, aliases resolved.
+pub fn normalize_field(field: &str) -> &str {
+    let f = field.strip_prefix("json.").unwrap_or(field);
+    ALIASES
+        .iter()
+        .find(|(a, _)| *a == f)
+        .map(|(_, p)| *p)
+        .unwrap_or(f)
+}
+
+/// Whether a field is derived by cairn rather than found in records.
+pub fn is_derived(field: &str) -> bool {
+    DERIVED.contains(&normalize_field(field)) || normalize_field(field) == "logtype"
+}
+
+impl Lowerer {
+    pub fn new(index: &Index, fields: &Fields, now: OffsetDateTime) -> Lowerer {
+        let get = |name| {
+            index
+                .tokenizers()
+                .get(name)
+                .expect("cairn tokenizers are registered")
+        };
+        Lowerer {
+            fields: fields.clone(),
+            text: get(TEXT_TOKENIZER),
+            keyword: get(KEYWORD_TOKENIZER),
+            now,
+        }
+    }
+
+    /// Lowers a whole query.
+    pub fn lower(&mut self, q: &Query) -> Result<Q, StoreError> {
+        match q {
+            Query::All => Ok(Box::new(AllQuery)),
+            Query::Term { field, value } => self.text_match(field.as_deref(), value, false),
+            Query::Phrase { field, text } => self.text_match(field.as_deref(), text, true),
+            Query::Wildcard { field, pattern } => self.wildcard(field.as_deref(), pattern),
+            Query::Exists { field } => Ok(self.exists(field)),
+            Query::Range {
+                field,
+                lower,
+                upper,
+            } => self.range(field, lower, upper),
+            Query::And(items) => self.boolean(items, Occur::Must),
+            Query::Or(items) => self.boolean(items, Occur::Should),
+            Query::Not(inner) => {
+                let inner = self.lower(inner)?;
+                Ok(Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, Box::new(AllQuery) as Q),
+                    (Occur::MustNot, inner),
+                ])))
+            }
+        }
+    }
+
+    fn boolean(&mut self, items: &[Query], occur: Occur) -> Result<Q, StoreError> {
+        let mut clauses: Vec<(Occur, Q)> = Vec::new();
+        for item in items {
+            match (item, occur) {
+                // `a AND NOT b` is one boolean query, not an intersection with a negation.
+                (Query::Not(inner), Occur::Must) => {
+                    clauses.push((Occur::MustNot, self.lower(inner)?))
+                }
+                _ => clauses.push((occur, self.lower(item)?)),
+            }
+        }
+        if clauses.iter().all(|(o, _)| *o == Occur::MustNot) {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stream = analyzer.token_stream(text);
+        stream.process(&mut |t| out.push(t.text.clone()));
+        out
+    }
+
+    /// Terms in order → a term query or a phrase query.
+    fn sequence(terms: Vec<Term>) -> Q {
+        match terms.len() {
+            0 => Box::new(EmptyQuery),
+            1 => Box::new(TermQuery::new(
+                terms.into_iter().next().expect("one"),
+                IndexRecordOption::Basic,
+            )),
+            _ => Box::new(PhraseQuery::new(terms)),
+        }
+    }
+
+    fn text_match(
+        &mut self,
+        field: Option<&str>,
+        value: &str,
+        _quoted: bool,
+    ) -> Result<Q, StoreError> {
+        let Some(field) = field else {
+            let terms = Self::tokens(&mut self.text, value)
+                .into_iter()
+                .map(|t| Term::from_field_text(self.fields.all, &t))
+                .collect();
+            return Ok(Self::sequence(terms));
+        };
+        let path = normalize_field(field);
+        if path == "logtype" {
+            return Ok(if value.eq_ignore_ascii_case("cloudtrail") {
+                Box::new(AllQuery)
+            } else {
+                Box::new(EmptyQuery)
+            });
+        }
+        match self.fields.hot(path) {
+            Some((f, Kind::Date, _)) => {
+                let (start, end) = self.instant_span(value)?;
+                Ok(date_range(f, Bound::Included(start), Bound::Excluded(end)))
+            }
+            Some((f, Kind::Bool, _)) => match value.to_ascii_lowercase().as_str() {
+                "true" => Ok(Box::new(TermQuery::new(
+                    Term::from_field_bool(f, true),
+                    IndexRecordOption::Basic,
+                ))),
+                "false" => Ok(Box::new(TermQuery::new(
+                    Term::from_field_bool(f, false),
+                    IndexRecordOption::Basic,
+                ))),
+                _ => Err(err(format!("{field} is true or false, not \"{value}\""))),
+            },
+            Some((f, _, _)) if path == "sourceIPAddress" => {
+                if let Some(q) = self.ip_match(value)? {
+                    return Ok(q);
+                }
+                // A service name (`ec2.amazonaws.com`) or a list: match its words.
+                let _ = f;
+                Ok(self.json_text(path, value))
+            }
+            Some((f, Kind::Keyword, _)) if DERIVED.contains(&path) => {
+                let t = Self::tokens(&mut self.keyword, value);
+                Ok(Self::sequence(
+                    t.into_iter()
+                        .map(|t| Term::from_field_text(f, &t))
+                        .collect(),
+                ))
+            }
+            _ => Ok(self.json_text(path, value)),
+        }
+    }
+
+    /// A value's words in order under a JSON path, or its number/boolean.
+    fn json_text(&mut self, path: &str, value: &str) -> Q {
+        let base = Term::from_field_json_path(self.fields.json, path, false);
+        let mut alternatives: Vec<Q> = Vec::new();
+        if let Some(typed) =
+            tantivy::json_utils::convert_to_fast_value_and_append_to_json_term(&base, value, false)
+        {
+            alternatives.push(Box::new(TermQuery::new(typed, IndexRecordOption::Basic)));
+        }
+        let terms: Vec<Term> = Self::tokens(&mut self.text, value)
+            .into_iter()
+            .map(|t| {
+                let mut term = base.clone();
+                term.append_type_and_str(&t);
+                term
+            })
+            .collect();
+        if !terms.is_empty() {
+            alternatives.push(Self::sequence(terms));
+        }
+        match alternatives.len() {
+            0 => Box::new(EmptyQuery),
+            1 => alternatives.pop().expect("one"),
+            _ => Box::new(BooleanQuery::new(
+                alternatives
+                    .into_iter()
+                    .map(|q| (Occur::Should, q))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// An IP, or a CIDR block, on `sourceIPAddress`; None when the value is neither.
+    fn ip_match(&self, value: &str) -> Result<Option<Q>, StoreError> {
+        if let Some((addr, bits)) = value.split_once('/') {
+            let Ok(addr) = addr.parse::<IpAddr>() else {
+                return Ok(None);
+            };
+            let bits: u32 = bits
+                .parse()
+                .map_err(|_| err(format!("\"{value}\": the prefix length is not a number")))?;
+            let (v6, bits) = match addr {
+                IpAddr::V4(_) if bits <= 32 => (to_v6(addr), bits + 96),
+                IpAddr::V6(_) if bits <= 128 => (to_v6(addr), bits),
+                _ => {
+                    return Err(err(format!(
+                        "\"{value}\": prefix length /{bits} is too long"
+                    )));
+                }
+            };
+            let n = u128::from(v6);
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            let lo = Ipv6Addr::from(n & mask);
+            let hi = Ipv6Addr::from((n & mask) | !mask);
+            return Ok(Some(Box::new(RangeQuery::new(
+                Bound::Included(Term::from_field_ip_addr(self.fields.ip, lo)),
+                Bound::Included(Term::from_field_ip_addr(self.fields.ip, hi)),
+            ))));
+        }
+        Ok(value.parse::<IpAddr>().ok().map(|a| {
+            Box::new(TermQuery::new(
+                Term::from_field_ip_addr(self.fields.ip, to_v6(a)),
+                IndexRecordOption::Basic,
+            )) as Q
+        }))
+    }
+
+    fn wildcard(&mut self, field: Option<&str>, pattern: &str) -> Result<Q, StoreError> {
+        let regex = wildcard_regex(&pattern.to_lowercase());
+        let Some(field) = field else {
+            return Ok(Box::new(
+                RegexQuery::from_pattern(&regex, self.fields.all)
+                    .map_err(|e| err(e.to_string()))?,
+            ));
+        };
+        let path = normalize_field(field);
+        if path == "logtype" {
+            return Ok(Box::new(AllQuery));
+        }
+        match self.fields.hot(path) {
+            Some((f, Kind::Keyword, _)) => Ok(Box::new(
+                RegexQuery::from_pattern(&regex, f).map_err(|e| err(e.to_string()))?,
+            )),
+            Some((_, Kind::Date | Kind::Bool | Kind::Ip, _)) => Err(err(format!(
+                "wildcards do not apply to {field}; use a range such as {field}:[2024-01-01 TO 2024-01-31]"
+            ))),
+            None => {
+                // Word by word under the path: the term bytes start with the path.
+                let mut prefix = Term::from_field_json_path(self.fields.json, path, false);
+                prefix.append_type_and_str("");
+                let head: String = String::from_utf8_lossy(prefix.serialized_value_bytes())
+                    .chars()
+                    .map(escape_char)
+                    .collect();
+                let full = format!("{head}{regex}");
+                Ok(Box::new(
+                    RegexQuery::from_pattern(&full, self.fields.json)
+                        .map_err(|e| err(e.to_string()))?,
+                ))
+            }
+        }
+    }
+
+    fn exists(&self, field: &str) -> Q {
+        let path = normalize_field(field);
+        if path == "logtype" {
+            return Box::new(AllQuery);
+        }
+        if let Some((_, _, name)) = self.fields.hot(path)
+            && DERIVED.contains(&path)
+        {
+            return Box::new(ExistsQuery::new(name.to_string(), false));
+        }
+        Box::new(TermQuery::new(
+            Term::from_field_text(self.fields.paths, &path.to_lowercase()),
+            IndexRecordOption::Basic,
+        ))
+    }
+
+    fn range(&mut self, field: &str, lower: &QBound, upper: &QBound) -> Result<Q, StoreError> {
+        let path = normalize_field(field);
+        match self.fields.hot(path) {
+            Some((f, Kind::Date, _)) => {
+                let lo = match lower {
+                    QBound::Unbounded => Bound::Unbounded,
+                    QBound::Included(v) => Bound::Included(self.instant_span(v)?.0),
+                    QBound::Excluded(v) => Bound::Included(self.instant_span(v)?.1),
+                };
+                let hi = match upper {
+                    QBound::Unbounded => Bound::Unbounded,
+                    QBound::Included(v) => Bound::Excluded(self.instant_span(v)?.1),
+                    QBound::Excluded(v) => Bound::Excluded(self.instant_span(v)?.0),
+                };
+                Ok(date_range(f, lo, hi))
+            }
+            Some((_, Kind::Bool, _)) => Err(err(format!(
+                "{field} is true or false; ranges do not apply"
+            ))),
+            _ if path == "sourceIPAddress" => {
+                let ip = |v: &String| {
+                    v.parse::<IpAddr>()
+                        .map(|a| Term::from_field_ip_addr(self.fields.ip, to_v6(a)))
+                        .map_err(|_| err(format!("\"{v}\" is not an IP address")))
+                };
+                Ok(Box::new(RangeQuery::new(
+                    map_bound(lower, ip)?,
+                    map_bound(upper, ip)?,
+                )))
+            }
+            Some((f, Kind::Keyword, _)) => {
+                let kw = |v: &String| Ok(Term::from_field_text(f, &v.to_lowercase()));
+                Ok(Box::new(RangeQuery::new(
+                    map_bound(lower, kw)?,
+                    map_bound(upper, kw)?,
+                )))
+            }
+            _ => {
+                // Numbers under a JSON path: integers when both ends are, else floats.
+                let base = Term::from_field_json_path(self.fields.json, path, false);
+                let ints = [lower, upper].iter().all(|b| match b {
+                    QBound::Unbounded => true,
+                    QBound::Included(v) | QBound::Excluded(v) => v.parse::<i64>().is_ok(),
+                });
+                let num = |v: &String| -> Result<Term, StoreError> {
+                    let mut t = base.clone();
+                    if ints {
+                        t.append_type_and_fast_value(v.parse::<i64>().expect("checked"));
+                    } else {
+                        let f: f64 = v.parse().map_err(|_| {
+                            err(format!(
+                                "\"{v}\" is not a number; ranges on {field} compare numbers"
+                            ))
+                        })?;
+                        t.append_type_and_fast_value(f);
+                    }
+                    Ok(t)
+                };
+                Ok(Box::new(RangeQuery::new(
+                    map_bound(lower, num)?,
+                    map_bound(upper, num)?,
+                )))
+            }
+        }
+    }
+
+    /// The span of time a value names: a day for `2024-01-02`, a second for a full time.
+    fn instant_span(&self, value: &str) -> Result<(DateTime, DateTime), StoreError> {
+        let secs = |t: OffsetDateTime| DateTime::from_timestamp_secs(t.unix_timestamp());
+        if let Ok(d) = Date::parse(
+            value,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        ) {
+            let start = d.with_time(Time::MIDNIGHT).assume_utc();
+            return Ok((secs(start), secs(start + time::Duration::DAY)));
+        }
+        let t =
+            cairn_query::time::parse_instant(value, self.now).map_err(|e| err(e.to_string()))?;
+        Ok((secs(t), secs(t + time::Duration::SECOND)))
+    }
+}
+
+fn map_bound(
+    b: &QBound,
+    f: impl Fn(&String) -> Result<Term, StoreError>,
+) -> Result<Bound<Term>, StoreError> {
+    Ok(match b {
+        QBound::Unbounded => Bound::Unbounded,
+        QBound::Included(v) => Bound::Included(f(v)?),
+        QBound::Excluded(v) => Bound::Excluded(f(v)?),
+    })
+}
+
+/// A range over `eventTime`-like date fields.
+pub fn date_range(field: Field, lo: Bound<DateTime>, hi: Bound<DateTime>) -> Q {
+    let t = |d: DateTime| Term::from_field_date_for_search(field, d);
+    Box::new(RangeQuery::new(lo.map(t), hi.map(t)))
+}
+
+/// Translates a `cairn-query` wildcard pattern (`*`, `?`, and `\*` `\?` `\\` escapes) into a
+/// regular expression over a whole term.
+pub fn wildcard_regex(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => out.push_str(".*"),
+            '?' => out.push('.'),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.push_str(&escape_char(n));
+                }
+            }
+            c => out.push_str(&escape_char(c)),
+        }
+    }
+    out
+}
+
+/// A literal character in a regex: alphanumerics and non-ASCII as they are, everything else
+/// as a hex escape (which the regex syntax accepts for any character).
+fn escape_char(c: char) -> String {
+    if c.is_alphanumeric() || !c.is_ascii() {
+        c.to_string()
+    } else {
+        format!("\\x{{{:x}}}", c as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_patterns() {
+        assert_eq!(wildcard_regex("delete*"), "delete.*");
+        assert_eq!(wildcard_regex("a?c"), "a.c");
+        assert_eq!(wildcard_regex("a\\*b*"), "a\\x{2a}b.*");
+        assert_eq!(wildcard_regex("10.0.*"), "10\\x{2e}0\\x{2e}.*");
+    }
+
+    #[test]
+    fn field_names() {
+        assert_eq!(normalize_field("json.eventName"), "eventName");
+        assert_eq!(normalize_field("account"), "recipientAccountId");
+        assert!(is_derived("principal"));
+        assert!(!is_derived("eventName"));
+    }
+}

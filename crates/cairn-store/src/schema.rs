@@ -1,0 +1,191 @@
+//! The index schema: one JSON field that makes every path of every record searchable, a
+//! full-text field over all values, typed fast fields for the attributes people filter, sort
+//! and count on, and the original bytes.
+
+use tantivy::schema::{
+    BytesOptions, DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption,
+    IpAddrOptions, JsonObjectOptions, NumericOptions, STORED, Schema, TextFieldIndexing,
+    TextOptions,
+};
+use tantivy::tokenizer::{
+    LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
+
+/// Tokenizer of the JSON and full-text fields: alphanumeric runs, lowercased. Tokens longer
+/// than 100 bytes (base64 blobs, hashes of hashes) are dropped from the index; the record
+/// itself is kept whole.
+pub const TEXT_TOKENIZER: &str = "cairn_text";
+/// Tokenizer of keyword fields: the whole value as one lowercased token.
+pub const KEYWORD_TOKENIZER: &str = "cairn_keyword";
+
+/// How a query path maps to a typed field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string attribute: exact (case-insensitive) whole-value term, wildcard on the whole
+    /// value, and a raw fast column for top-N.
+    Keyword,
+    Date,
+    Bool,
+    Ip,
+}
+
+/// The typed attributes: (query path, field name in the index, kind). The query path is how
+/// users write it (CloudTrail's JSON path, or a derived name); the text of every one of them is
+/// also in the JSON field, so phrase and token matches work there as for any other path.
+pub const HOT: &[(&str, &str, Kind)] = &[
+    ("eventTime", "eventTime", Kind::Date),
+    ("eventID", "eventID", Kind::Keyword),
+    ("eventName", "eventName", Kind::Keyword),
+    ("eventSource", "eventSource", Kind::Keyword),
+    ("awsRegion", "awsRegion", Kind::Keyword),
+    ("recipientAccountId", "account", Kind::Keyword),
+    ("userIdentity.type", "userIdentity.type", Kind::Keyword),
+    ("userIdentity.arn", "userIdentity.arn", Kind::Keyword),
+    (
+        "userIdentity.userName",
+        "userIdentity.userName",
+        Kind::Keyword,
+    ),
+    (
+        "userIdentity.accessKeyId",
+        "userIdentity.accessKeyId",
+        Kind::Keyword,
+    ),
+    (
+        "userIdentity.principalId",
+        "userIdentity.principalId",
+        Kind::Keyword,
+    ),
+    (
+        "userIdentity.accountId",
+        "userIdentity.accountId",
+        Kind::Keyword,
+    ),
+    ("sourceIPAddress", "sourceIPAddress", Kind::Keyword),
+    ("userAgent", "userAgent", Kind::Keyword),
+    ("errorCode", "errorCode", Kind::Keyword),
+    ("readOnly", "readOnly", Kind::Bool),
+    ("eventType", "eventType", Kind::Keyword),
+    ("eventCategory", "eventCategory", Kind::Keyword),
+    ("resources.type", "resources.type", Kind::Keyword),
+    ("resources.ARN", "resources.ARN", Kind::Keyword),
+    ("principal", "principal", Kind::Keyword),
+    ("username", "username", Kind::Keyword),
+    ("cairn.object", "cairn.object", Kind::Keyword),
+    ("cairn.ingestTime", "cairn.ingestTime", Kind::Date),
+];
+
+/// The fields of the index, resolved once.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    pub schema: Schema,
+    /// The whole record as a JSON object, tokenized, with positions.
+    pub json: Field,
+    /// Every string value of the record, for bare words.
+    pub all: Field,
+    /// The JSON paths a record has (leaves and the objects above them), for `field:*` and for
+    /// knowing which fields the store has seen.
+    pub paths: Field,
+    /// The original record bytes.
+    pub raw: Field,
+    /// `sourceIPAddress` when it is an IP address.
+    pub ip: Field,
+    /// `eventID` as 128 bits (the UUID, or a hash of another id), for deduplication.
+    pub eid: Field,
+    /// Typed attributes, in the order of [`HOT`].
+    pub hot: Vec<Field>,
+}
+
+impl Fields {
+    pub fn build() -> Fields {
+        let mut b = Schema::builder();
+        let text_indexing = TextFieldIndexing::default()
+            .set_tokenizer(TEXT_TOKENIZER)
+            .set_fieldnorms(false)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let json = b.add_json_field(
+            "json",
+            JsonObjectOptions::default().set_indexing_options(text_indexing.clone()),
+        );
+        let all = b.add_text_field(
+            "all",
+            TextOptions::default().set_indexing_options(text_indexing),
+        );
+        let keyword_indexing = TextFieldIndexing::default()
+            .set_tokenizer(KEYWORD_TOKENIZER)
+            .set_fieldnorms(false)
+            .set_index_option(IndexRecordOption::Basic);
+        let paths = b.add_text_field(
+            "paths",
+            TextOptions::default().set_indexing_options(keyword_indexing.clone()),
+        );
+        let raw = b.add_bytes_field("raw", BytesOptions::default() | STORED);
+        let ip = b.add_ip_addr_field("ip", IpAddrOptions::default() | INDEXED | FAST);
+        let eid = b.add_ip_addr_field("eid", IpAddrOptions::default() | FAST);
+        let mut hot = Vec::new();
+        for (_, name, kind) in HOT {
+            let field = match kind {
+                Kind::Keyword => {
+                    let mut opts = TextOptions::default()
+                        .set_indexing_options(keyword_indexing.clone())
+                        .set_fast("raw");
+                    if *name == "cairn.object" {
+                        opts = opts.set_stored();
+                    }
+                    b.add_text_field(name, opts)
+                }
+                Kind::Date => b.add_date_field(
+                    name,
+                    DateOptions::default()
+                        .set_indexed()
+                        .set_fast()
+                        .set_stored()
+                        .set_precision(DateTimePrecision::Seconds),
+                ),
+                Kind::Bool => b.add_bool_field(name, NumericOptions::default() | INDEXED | FAST),
+                Kind::Ip => b.add_ip_addr_field(name, IpAddrOptions::default() | INDEXED | FAST),
+            };
+            hot.push(field);
+        }
+        Fields {
+            schema: b.build(),
+            json,
+            all,
+            paths,
+            raw,
+            ip,
+            eid,
+            hot,
+        }
+    }
+
+    /// The typed field for a query path, if it has one.
+    pub fn hot(&self, path: &str) -> Option<(Field, Kind, &'static str)> {
+        HOT.iter()
+            .position(|(p, _, _)| *p == path)
+            .map(|i| (self.hot[i], HOT[i].2, HOT[i].1))
+    }
+
+    /// The typed field by its index name.
+    pub fn hot_by_name(&self, name: &str) -> Field {
+        let i = HOT
+            .iter()
+            .position(|(_, n, _)| *n == name)
+            .expect("known hot field");
+        self.hot[i]
+    }
+}
+
+/// Registers cairn's tokenizers on an index.
+pub fn register_tokenizers(index: &tantivy::Index) {
+    let text = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(100))
+        .filter(LowerCaser)
+        .build();
+    let keyword = TextAnalyzer::builder(RawTokenizer::default())
+        .filter(RemoveLongFilter::limit(4096))
+        .filter(LowerCaser)
+        .build();
+    index.tokenizers().register(TEXT_TOKENIZER, text);
+    index.tokenizers().register(KEYWORD_TOKENIZER, keyword);
+}

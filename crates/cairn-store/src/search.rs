@@ -1,0 +1,501 @@
+//! Reading the store: search newest first, count, top values, timelines, stats, one event.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+
+use serde::Serialize;
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query as TQuery, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DateTime, DocAddress, Order, Searcher, SegmentReader, TantivyDocument, Term};
+use time::OffsetDateTime;
+
+use crate::lower::{Lowerer, date_range, normalize_field};
+use crate::schema::Kind;
+use crate::{Store, StoreError};
+
+/// A time window; both ends optional (`from` inclusive, `to` exclusive).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: Option<OffsetDateTime>,
+    pub to: Option<OffsetDateTime>,
+}
+
+/// One matching event.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    /// The record exactly as AWS wrote it.
+    #[serde(skip)]
+    pub raw: Vec<u8>,
+    /// Where it was read from.
+    pub object: String,
+}
+
+impl Hit {
+    pub fn record(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.raw).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// What is in the store.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub events: u64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub oldest: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub newest: Option<OffsetDateTime>,
+    pub accounts: Vec<(String, u64)>,
+    pub regions: Vec<(String, u64)>,
+    pub objects: u64,
+    pub objects_failed: u64,
+    pub segments: usize,
+    pub bytes_on_disk: u64,
+}
+
+/// A compiled query: the user's query and the time window, ready to run.
+pub struct Compiled(Box<dyn TQuery>);
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// How many stored records `top` reads at most for a field without a column.
+pub const TOP_SCAN_LIMIT: usize = 200_000;
+
+impl Store {
+    /// Lowers a parsed query and a time window into one query.
+    pub fn compile(
+        &self,
+        q: &cairn_query::Query,
+        range: TimeRange,
+    ) -> Result<Compiled, StoreError> {
+        let mut lowerer = Lowerer::new(self.index(), self.fields(), OffsetDateTime::now_utc());
+        let mut query = lowerer.lower(q)?;
+        if range.from.is_some() || range.to.is_some() {
+            let secs = |t: OffsetDateTime| DateTime::from_timestamp_secs(t.unix_timestamp());
+            let window = date_range(
+                self.fields().hot_by_name("eventTime"),
+                range
+                    .from
+                    .map_or(Bound::Unbounded, |t| Bound::Included(secs(t))),
+                range
+                    .to
+                    .map_or(Bound::Unbounded, |t| Bound::Excluded(secs(t))),
+            );
+            query = Box::new(BooleanQuery::new(vec![
+                (Occur::Must, query),
+                (Occur::Must, window),
+            ]));
+        }
+        Ok(Compiled(query))
+    }
+
+    /// Matching events, newest first.
+    pub fn search(
+        &self,
+        q: &Compiled,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Hit>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let searcher = self.searcher()?;
+        let top = TopDocs::with_limit(limit)
+            .and_offset(offset)
+            .order_by_fast_field::<DateTime>("eventTime", Order::Desc);
+        let docs = searcher.search(&*q.0, &top)?;
+        docs.into_iter()
+            .map(|(_, addr)| self.hit(&searcher, addr))
+            .collect()
+    }
+
+    fn hit(&self, searcher: &Searcher, addr: DocAddress) -> Result<Hit, StoreError> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let f = self.fields();
+        let raw = doc
+            .get_first(f.raw)
+            .and_then(|v| v.as_bytes())
+            .unwrap_or_default()
+            .to_vec();
+        let object = doc
+            .get_first(f.hot_by_name("cairn.object"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        Ok(Hit { raw, object })
+    }
+
+    /// The number of matching events.
+    pub fn count(&self, q: &Compiled) -> Result<u64, StoreError> {
+        Ok(self.searcher()?.search(&*q.0, &Count)? as u64)
+    }
+
+    /// One event by its `eventID`.
+    pub fn get(&self, event_id: &str) -> Result<Option<Hit>, StoreError> {
+        let searcher = self.searcher()?;
+        let field = self.fields().hot_by_name("eventID");
+        let q = TermQuery::new(
+            Term::from_field_text(field, &event_id.to_lowercase()),
+            IndexRecordOption::Basic,
+        );
+        let docs = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+        docs.first()
+            .map(|(_, addr)| self.hit(&searcher, *addr))
+            .transpose()
+    }
+
+    /// The most frequent values of a field among matching events, with counts. Fields with a
+    /// column are counted from it; any other JSON path is read from the stored records, up to
+    /// [`TOP_SCAN_LIMIT`] of them (the second value says whether that limit was reached).
+    pub fn top(
+        &self,
+        field: &str,
+        q: &Compiled,
+        n: usize,
+    ) -> Result<(Vec<(String, u64)>, bool), StoreError> {
+        let searcher = self.searcher()?;
+        let path = normalize_field(field);
+        if let Some((_, Kind::Keyword, name)) = self.fields().hot(path) {
+            let counts = searcher.search(
+                &*q.0,
+                &KeywordCounts {
+                    field: name.to_string(),
+                },
+            )?;
+            return Ok((top_n(counts, n), false));
+        }
+        if let Some((_, Kind::Bool, name)) = self.fields().hot(path) {
+            let counts = searcher.search(
+                &*q.0,
+                &BoolCounts {
+                    field: name.to_string(),
+                },
+            )?;
+            return Ok((top_n(counts, n), false));
+        }
+        let docs = searcher.search(
+            &*q.0,
+            &TopDocs::with_limit(TOP_SCAN_LIMIT)
+                .order_by_fast_field::<DateTime>("eventTime", Order::Desc),
+        )?;
+        let truncated = docs.len() == TOP_SCAN_LIMIT;
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for (_, addr) in docs {
+            let hit = self.hit(&searcher, addr)?;
+            let record = hit.record();
+            let mut values = Vec::new();
+            collect_values(&record, &path.split('.').collect::<Vec<_>>(), &mut values);
+            for v in values {
+                *counts.entry(v).or_default() += 1;
+            }
+        }
+        Ok((top_n(counts, n), truncated))
+    }
+
+    /// Matching events per interval (bucket start as Unix seconds), oldest first, with empty
+    /// buckets filled in between the first and the last.
+    pub fn timeline(
+        &self,
+        q: &Compiled,
+        interval_secs: i64,
+    ) -> Result<Vec<(i64, u64)>, StoreError> {
+        let interval = interval_secs.max(1);
+        let searcher = self.searcher()?;
+        let buckets = searcher.search(&*q.0, &TimeBuckets { interval })?;
+        let (Some(first), Some(last)) = (
+            buckets.keys().next().copied(),
+            buckets.keys().last().copied(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        Ok((0..=(last - first) / interval)
+            .map(|i| {
+                let t = first + i * interval;
+                (t, buckets.get(&t).copied().unwrap_or(0))
+            })
+            .collect())
+    }
+
+    /// What is in the store.
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let searcher = self.searcher()?;
+        let mut oldest: Option<i64> = None;
+        let mut newest: Option<i64> = None;
+        for seg in searcher.segment_readers() {
+            if seg.num_docs() == 0 {
+                continue;
+            }
+            let col = seg.fast_fields().date("eventTime")?;
+            let (lo, hi) = (
+                col.min_value().into_timestamp_secs(),
+                col.max_value().into_timestamp_secs(),
+            );
+            oldest = Some(oldest.map_or(lo, |o| o.min(lo)));
+            newest = Some(newest.map_or(hi, |n| n.max(hi)));
+        }
+        let all = Compiled(Box::new(tantivy::query::AllQuery));
+        let ledger = self.ledger()?;
+        let to_time = |s: i64| OffsetDateTime::from_unix_timestamp(s).ok();
+        Ok(Stats {
+            events: searcher.num_docs(),
+            oldest: oldest.and_then(to_time),
+            newest: newest.and_then(to_time),
+            accounts: top_n(
+                searcher.search(
+                    &*all.0,
+                    &KeywordCounts {
+                        field: "account".into(),
+                    },
+                )?,
+                usize::MAX,
+            ),
+            regions: top_n(
+                searcher.search(
+                    &*all.0,
+                    &KeywordCounts {
+                        field: "awsRegion".into(),
+                    },
+                )?,
+                usize::MAX,
+            ),
+            objects: ledger
+                .entries()
+                .filter(|e| e.status != crate::Status::Skipped)
+                .count() as u64,
+            objects_failed: ledger
+                .entries()
+                .filter(|e| e.status == crate::Status::Failed)
+                .count() as u64,
+            segments: searcher.segment_readers().len(),
+            bytes_on_disk: self.size_on_disk(),
+        })
+    }
+
+    /// Whether any stored event has this field (a JSON path, or a typed attribute).
+    pub fn has_field(&self, field: &str) -> Result<bool, StoreError> {
+        let path = normalize_field(field);
+        if crate::lower::is_derived(path) || self.fields().hot(path).is_some() {
+            return Ok(true);
+        }
+        let searcher = self.searcher()?;
+        let term = Term::from_field_text(self.fields().paths, &path.to_lowercase());
+        for seg in searcher.segment_readers() {
+            if seg
+                .inverted_index(self.fields().paths)?
+                .get_term_info(&term)
+                .map_err(|e| StoreError::io(self.dir(), e))?
+                .is_some()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+fn top_n(counts: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
+    let mut v: Vec<_> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+/// Values at a path, descending through arrays.
+fn collect_values(v: &serde_json::Value, path: &[&str], out: &mut Vec<String>) {
+    use serde_json::Value as J;
+    match (v, path.split_first()) {
+        (J::Array(items), _) => items.iter().for_each(|i| collect_values(i, path, out)),
+        (J::Object(map), Some((k, rest))) => {
+            if let Some(child) = map.get(*k) {
+                collect_values(child, rest, out);
+            }
+        }
+        (J::String(s), None) => out.push(s.clone()),
+        (J::Null, None) => {}
+        (other, None) => out.push(other.to_string()),
+        _ => {}
+    }
+}
+
+/// Counts values of a keyword column (by term ordinal per segment, then by string).
+struct KeywordCounts {
+    field: String,
+}
+
+struct KeywordSegment {
+    column: Option<tantivy::columnar::StrColumn>,
+    counts: Vec<u64>,
+}
+
+impl Collector for KeywordCounts {
+    type Fruit = HashMap<String, u64>;
+    type Child = KeywordSegment;
+
+    fn for_segment(&self, _ord: u32, seg: &SegmentReader) -> tantivy::Result<KeywordSegment> {
+        let column = seg.fast_fields().str(&self.field)?;
+        let n = column.as_ref().map_or(0, |c| c.num_terms());
+        Ok(KeywordSegment {
+            column,
+            counts: vec![0; n],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<HashMap<String, u64>>,
+    ) -> tantivy::Result<HashMap<String, u64>> {
+        let mut all = HashMap::new();
+        for f in fruits {
+            for (k, v) in f {
+                *all.entry(k).or_default() += v;
+            }
+        }
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for KeywordSegment {
+    type Fruit = HashMap<String, u64>;
+
+    fn collect(&mut self, doc: u32, _score: f32) {
+        if let Some(col) = &self.column {
+            for ord in col.term_ords(doc) {
+                self.counts[ord as usize] += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> HashMap<String, u64> {
+        let mut out = HashMap::new();
+        if let Some(col) = &self.column {
+            let mut s = String::new();
+            for (ord, &c) in self.counts.iter().enumerate() {
+                if c > 0 && col.ord_to_str(ord as u64, &mut s).unwrap_or(false) {
+                    out.insert(s.clone(), c);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Counts a boolean column.
+struct BoolCounts {
+    field: String,
+}
+
+struct BoolSegment {
+    column: tantivy::columnar::Column<bool>,
+    counts: [u64; 2],
+}
+
+impl Collector for BoolCounts {
+    type Fruit = HashMap<String, u64>;
+    type Child = BoolSegment;
+
+    fn for_segment(&self, _ord: u32, seg: &SegmentReader) -> tantivy::Result<BoolSegment> {
+        Ok(BoolSegment {
+            column: seg.fast_fields().bool(&self.field)?,
+            counts: [0; 2],
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<HashMap<String, u64>>,
+    ) -> tantivy::Result<HashMap<String, u64>> {
+        let mut all = HashMap::new();
+        for f in fruits {
+            for (k, v) in f {
+                *all.entry(k).or_default() += v;
+            }
+        }
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for BoolSegment {
+    type Fruit = HashMap<String, u64>;
+
+    fn collect(&mut self, doc: u32, _score: f32) {
+        if let Some(b) = self.column.first(doc) {
+            self.counts[b as usize] += 1;
+        }
+    }
+
+    fn harvest(self) -> HashMap<String, u64> {
+        [("false", self.counts[0]), ("true", self.counts[1])]
+            .into_iter()
+            .filter(|(_, c)| *c > 0)
+            .map(|(k, c)| (k.to_string(), c))
+            .collect()
+    }
+}
+
+/// Counts events per fixed interval of `eventTime`.
+struct TimeBuckets {
+    interval: i64,
+}
+
+struct TimeSegment {
+    column: tantivy::columnar::Column<DateTime>,
+    interval: i64,
+    buckets: BTreeMap<i64, u64>,
+}
+
+impl Collector for TimeBuckets {
+    type Fruit = BTreeMap<i64, u64>;
+    type Child = TimeSegment;
+
+    fn for_segment(&self, _ord: u32, seg: &SegmentReader) -> tantivy::Result<TimeSegment> {
+        Ok(TimeSegment {
+            column: seg.fast_fields().date("eventTime")?,
+            interval: self.interval,
+            buckets: BTreeMap::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<BTreeMap<i64, u64>>) -> tantivy::Result<BTreeMap<i64, u64>> {
+        let mut all = BTreeMap::new();
+        for f in fruits {
+            for (k, v) in f {
+                *all.entry(k).or_default() += v;
+            }
+        }
+        Ok(all)
+    }
+}
+
+impl SegmentCollector for TimeSegment {
+    type Fruit = BTreeMap<i64, u64>;
+
+    fn collect(&mut self, doc: u32, _score: f32) {
+        if let Some(t) = self.column.first(doc) {
+            let s = t.into_timestamp_secs();
+            *self
+                .buckets
+                .entry(s - s.rem_euclid(self.interval))
+                .or_default() += 1;
+        }
+    }
+
+    fn harvest(self) -> BTreeMap<i64, u64> {
+        self.buckets
+    }
+}
