@@ -17,10 +17,10 @@ use std::ops::Bound;
 
 use cairn_query::{Bound as QBound, Query};
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhraseQuery, Query as TQuery,
-    RangeQuery, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, InvertedIndexRangeQuery, Occur, PhraseQuery,
+    Query as TQuery, RangeQuery, RegexQuery, TermQuery,
 };
-use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::schema::{Field, IndexRecordOption, Type};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Index, Term};
 use time::{Date, OffsetDateTime, Time};
@@ -358,12 +358,20 @@ impl Lowerer {
                 )))
             }
             _ => {
-                // Numbers under a JSON path: integers when both ends are, else floats.
-                let base = Term::from_field_json_path(self.fields.json, path, false);
+                // Numbers under a JSON path: integers when both ends are, else floats. The
+                // range runs over term bytes (path, type, order-preserving value), so open ends
+                // are closed at the bounds of this path and type, never spilling into others.
                 let ints = [lower, upper].iter().all(|b| match b {
                     QBound::Unbounded => true,
                     QBound::Included(v) | QBound::Excluded(v) => v.parse::<i64>().is_ok(),
                 });
+                let typ = if ints { Type::I64 } else { Type::F64 };
+                let base = Term::from_field_json_path(self.fields.json, path, false);
+                let with_type = |code: u8| {
+                    let mut t = base.clone();
+                    t.append_bytes(&[code]);
+                    t
+                };
                 let num = |v: &String| -> Result<Term, StoreError> {
                     let mut t = base.clone();
                     if ints {
@@ -378,10 +386,15 @@ impl Lowerer {
                     }
                     Ok(t)
                 };
-                Ok(Box::new(RangeQuery::new(
-                    map_bound(lower, num)?,
-                    map_bound(upper, num)?,
-                )))
+                let lo = match map_bound(lower, num)? {
+                    Bound::Unbounded => Bound::Included(with_type(typ.to_code())),
+                    b => b,
+                };
+                let hi = match map_bound(upper, num)? {
+                    Bound::Unbounded => Bound::Excluded(with_type(typ.to_code() + 1)),
+                    b => b,
+                };
+                Ok(Box::new(InvertedIndexRangeQuery::new(lo, hi)))
             }
         }
     }

@@ -62,6 +62,22 @@ impl std::fmt::Debug for Compiled {
     }
 }
 
+/// The Event-history lookup attributes (CloudTrail `LookupEvents`). Each given attribute must
+/// match exactly (case-insensitively); several combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup {
+    pub event_id: Option<String>,
+    pub event_name: Option<String>,
+    pub read_only: Option<bool>,
+    /// What Event history calls the user name (see `cairn_model::record::event_history_username`).
+    pub username: Option<String>,
+    pub resource_type: Option<String>,
+    /// A resource ARN, or the name at its end (`i-0abc`, a bucket name).
+    pub resource_name: Option<String>,
+    pub event_source: Option<String>,
+    pub access_key_id: Option<String>,
+}
+
 /// How many stored records `top` reads at most for a field without a column.
 pub const TOP_SCAN_LIMIT: usize = 200_000;
 
@@ -73,24 +89,81 @@ impl Store {
         range: TimeRange,
     ) -> Result<Compiled, StoreError> {
         let mut lowerer = Lowerer::new(self.index(), self.fields(), OffsetDateTime::now_utc());
-        let mut query = lowerer.lower(q)?;
-        if range.from.is_some() || range.to.is_some() {
-            let secs = |t: OffsetDateTime| DateTime::from_timestamp_secs(t.unix_timestamp());
-            let window = date_range(
-                self.fields().hot_by_name("eventTime"),
-                range
-                    .from
-                    .map_or(Bound::Unbounded, |t| Bound::Included(secs(t))),
-                range
-                    .to
-                    .map_or(Bound::Unbounded, |t| Bound::Excluded(secs(t))),
-            );
-            query = Box::new(BooleanQuery::new(vec![
-                (Occur::Must, query),
-                (Occur::Must, window),
-            ]));
+        let query = lowerer.lower(q)?;
+        self.with_range(query, range)
+    }
+
+    fn with_range(&self, query: Box<dyn TQuery>, range: TimeRange) -> Result<Compiled, StoreError> {
+        if range.from.is_none() && range.to.is_none() {
+            return Ok(Compiled(query));
         }
-        Ok(Compiled(query))
+        let secs = |t: OffsetDateTime| DateTime::from_timestamp_secs(t.unix_timestamp());
+        let window = date_range(
+            self.fields().hot_by_name("eventTime"),
+            range
+                .from
+                .map_or(Bound::Unbounded, |t| Bound::Included(secs(t))),
+            range
+                .to
+                .map_or(Bound::Unbounded, |t| Bound::Excluded(secs(t))),
+        );
+        Ok(Compiled(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, query),
+            (Occur::Must, window),
+        ]))))
+    }
+
+    /// Compiles Event-history lookup attributes and a time window.
+    pub fn compile_lookup(&self, l: &Lookup, range: TimeRange) -> Result<Compiled, StoreError> {
+        let f = self.fields();
+        let exact = |name: &str, v: &str| -> Box<dyn TQuery> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.hot_by_name(name), &v.to_lowercase()),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
+        for (name, value) in [
+            ("eventID", &l.event_id),
+            ("eventName", &l.event_name),
+            ("username", &l.username),
+            ("resources.type", &l.resource_type),
+            ("eventSource", &l.event_source),
+            ("userIdentity.accessKeyId", &l.access_key_id),
+        ] {
+            if let Some(v) = value {
+                clauses.push((Occur::Must, exact(name, v)));
+            }
+        }
+        if let Some(b) = l.read_only {
+            let t = Term::from_field_bool(f.hot_by_name("readOnly"), b);
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+            ));
+        }
+        if let Some(name) = &l.resource_name {
+            let arn = f.hot_by_name("resources.ARN");
+            let tail = format!(
+                ".*[:/]{}",
+                crate::lower::wildcard_regex(&name.to_lowercase().replace(['*', '?', '\\'], ""))
+            );
+            let by_tail = tantivy::query::RegexQuery::from_pattern(&tail, arn)
+                .map_err(|e| StoreError::Query(e.to_string()))?;
+            clauses.push((
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, exact("resources.ARN", name)),
+                    (Occur::Should, Box::new(by_tail)),
+                ])),
+            ));
+        }
+        let query: Box<dyn TQuery> = if clauses.is_empty() {
+            Box::new(tantivy::query::AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
+        self.with_range(query, range)
     }
 
     /// Matching events, newest first.

@@ -1,0 +1,257 @@
+//! Command-line flags, turned into validated settings by the commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// cairn: ingest, search and watch AWS CloudTrail logs.
+#[derive(Debug, Parser)]
+#[command(name = "cairn", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Data directory holding the index and the ledger.
+    #[arg(
+        long,
+        global = true,
+        env = "CAIRN_DATA",
+        default_value = "./cairn-data"
+    )]
+    pub data_dir: PathBuf,
+
+    /// More logging (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read CloudTrail files (directories recursively, files, `-` for stdin) into the store.
+    Ingest(IngestArgs),
+    /// Search events with a Lucene/Loggly-style query, newest first.
+    Search(SearchArgs),
+    /// Event-history style lookups by attribute (several flags combine with AND).
+    Lookup(LookupArgs),
+    /// Print one event exactly as AWS wrote it, pretty-printed.
+    Show(ShowArgs),
+    /// Most frequent values of a field, with counts.
+    Top(TopArgs),
+    /// Matching events per time interval.
+    Timeline(TimelineArgs),
+    /// What is in the store.
+    Stats(StatsArgs),
+    /// Write a realistic generated trail in the S3 layout, with a ground-truth manifest.
+    Generate(GenerateArgs),
+    /// Generate a trail with planted stories, ingest it, and show how to find them.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Maximum decompressed bytes per object.
+    #[arg(long, default_value_t = cairn_model::Limits::default().max_object_bytes, value_name = "BYTES")]
+    pub max_object_bytes: u64,
+    /// Maximum bytes of one record.
+    #[arg(long, default_value_t = cairn_model::Limits::default().max_record_bytes, value_name = "BYTES")]
+    pub max_record_bytes: usize,
+    /// Maximum records per object.
+    #[arg(long, default_value_t = cairn_model::Limits::default().max_records, value_name = "N")]
+    pub max_records: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files or directories to read; `-` reads standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Decode threads (default: every core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Index writer memory budget in MiB.
+    #[arg(long, default_value_t = 384, value_name = "MIB")]
+    pub memory_mib: usize,
+    /// Fail at once instead of waiting when another process is writing the store.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Summary format.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TimeArgs {
+    /// Only events of the last DURATION (15m, 24h, 7d).
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["from", "to"])]
+    pub since: Option<String>,
+    /// Events at or after this time (RFC 3339, a date, epoch seconds, now-1h).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Events before this time.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Maximum events to print.
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub limit: usize,
+    /// Columns (JSON paths of the record, or principal, username, cairn.object).
+    #[arg(long, value_delimiter = ',', value_name = "a,b,c")]
+    pub fields: Option<Vec<String>>,
+    /// Output format (json prints whole records).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print only the number of matching events.
+    #[arg(long)]
+    pub count: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The query (`eventName:DeleteKeyPair AND userIdentity.userName:"monitor"`); empty or `*`
+    /// matches every event.
+    #[arg(default_value = "")]
+    pub query: String,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    #[arg(long)]
+    pub event_id: Option<String>,
+    #[arg(long)]
+    pub event_name: Option<String>,
+    /// true or false.
+    #[arg(long)]
+    pub read_only: Option<bool>,
+    /// The user name as Event history shows it (IAM user, role session, root, service).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// e.g. AWS::EC2::SecurityGroup
+    #[arg(long)]
+    pub resource_type: Option<String>,
+    /// A resource name or ARN.
+    #[arg(long)]
+    pub resource_name: Option<String>,
+    /// e.g. ec2.amazonaws.com
+    #[arg(long)]
+    pub event_source: Option<String>,
+    #[arg(long)]
+    pub access_key: Option<String>,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub event_id: String,
+    /// Print the record's bytes as stored, without pretty-printing.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// A field: a JSON path of the record, or principal, username, account.
+    pub field: String,
+    /// Only events matching this query.
+    #[arg(default_value = "")]
+    pub query: String,
+    /// How many values.
+    #[arg(long, short = 'n', default_value_t = 10)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    #[arg(default_value = "")]
+    pub query: String,
+    /// Bucket size (5m, 1h, 1d).
+    #[arg(long, default_value = "1h")]
+    pub interval: String,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory to write the trail into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Unique events.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: u64,
+    #[arg(long, default_value_t = 3)]
+    pub accounts: u32,
+    #[arg(long, default_value_t = 2)]
+    pub regions: u32,
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Organization id: writes an organization trail (AWSLogs/o-.../<account>/...).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Key prefix before AWSLogs/.
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// End of the trail (exclusive); default: the start of the current hour.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Share of records re-delivered in a second file.
+    #[arg(long, default_value_t = 0.005)]
+    pub duplicate_rate: f64,
+    /// Plant the demo's stories.
+    #[arg(long)]
+    pub stories: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the demo writes its trail and store.
+    #[arg(long, default_value = "./cairn-demo")]
+    pub dir: PathBuf,
+    #[arg(long, default_value_t = 300_000)]
+    pub events: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}

@@ -1,0 +1,507 @@
+//! One function per command: flags to settings, a library call, output.
+
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use cairn_source::{LocalSource, Source};
+use cairn_store::search::{Compiled, Lookup, TimeRange};
+use cairn_store::{IngestOptions, IngestReport, LockWait, Progress, Store};
+use time::OffsetDateTime;
+
+use crate::cli::{self, Command, Format, SummaryFormat};
+use crate::output::{self, human};
+use crate::{Outcome, UsageError};
+
+pub fn run(cli: cli::Cli) -> Result<Outcome> {
+    let dir = cli.data_dir.as_path();
+    match cli.command {
+        Command::Ingest(a) => ingest(dir, a),
+        Command::Search(a) => search(dir, a),
+        Command::Lookup(a) => lookup(dir, a),
+        Command::Show(a) => show(dir, a),
+        Command::Top(a) => top(dir, a),
+        Command::Timeline(a) => timeline(dir, a),
+        Command::Stats(a) => stats(dir, a),
+        Command::Generate(a) => generate(a),
+        Command::Demo(a) => crate::demo::run(a, cli.quiet),
+    }
+}
+
+fn stdout() -> BufWriter<std::io::StdoutLock<'static>> {
+    BufWriter::new(std::io::stdout().lock())
+}
+
+// --- ingest -----------------------------------------------------------------------------------
+
+pub fn ingest_paths(dir: &Path, a: &cli::IngestArgs, quiet: bool) -> Result<IngestReport> {
+    let mut listing = LocalSource::new(a.paths.clone())
+        .list()
+        .map_err(|e| UsageError(e.to_string()))?;
+    let store = Store::open_or_create(dir).with_context(|| format!("opening {}", dir.display()))?;
+    let defaults = IngestOptions::default();
+    let opts = IngestOptions {
+        limits: cairn_model::Limits {
+            max_object_bytes: a.limits.max_object_bytes,
+            max_record_bytes: a.limits.max_record_bytes,
+            max_records: a.limits.max_records,
+        },
+        threads: a.threads.unwrap_or(defaults.threads).max(1),
+        memory_budget: a.memory_mib << 20,
+        lock: if a.no_wait {
+            LockWait::Fail
+        } else {
+            LockWait::Wait
+        },
+        ..defaults
+    };
+    let progress = Arc::new(Progress::default());
+    let bar = (!quiet).then(|| progress_bar(progress.clone()));
+    let objects = std::mem::take(&mut listing.objects);
+    let result = cairn_store::ingest::ingest(&store, objects, &opts, &progress);
+    if let Some((stop, handle)) = bar {
+        stop.store(true, Ordering::Relaxed);
+        let _ = handle.join();
+    }
+    let mut report = result.map_err(|e| match e {
+        cairn_store::StoreError::Locked { .. } => anyhow::Error::new(UsageError(e.to_string())),
+        e => anyhow::Error::new(e),
+    })?;
+    for (reason, n) in listing.skipped {
+        *report.objects_skipped.entry(reason).or_default() += n;
+    }
+    Ok(report)
+}
+
+fn ingest(dir: &Path, a: cli::IngestArgs) -> Result<Outcome> {
+    let report = ingest_paths(dir, &a, false)?;
+    let mut out = stdout();
+    match a.format {
+        SummaryFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        SummaryFormat::Text => print_summary(&mut out, &report)?,
+    }
+    out.flush()?;
+    Ok(if report.has_failures() {
+        Outcome::InputFailed
+    } else {
+        Outcome::Ok
+    })
+}
+
+pub fn print_summary(out: &mut impl Write, r: &IngestReport) -> std::io::Result<()> {
+    let rate = if r.elapsed_seconds > 0.0 {
+        r.events_indexed as f64 / r.elapsed_seconds
+    } else {
+        0.0
+    };
+    writeln!(
+        out,
+        "{} objects read ({} unchanged since an earlier run), {} events indexed, {} duplicates dropped, in {:.1}s ({} events/s)",
+        human(r.objects_read),
+        human(r.objects_unchanged),
+        human(r.events_indexed),
+        human(r.duplicates_dropped),
+        r.elapsed_seconds,
+        human(rate as u64)
+    )?;
+    for (reason, n) in &r.objects_skipped {
+        writeln!(out, "skipped {} objects: {reason}", human(*n))?;
+    }
+    for (reason, n) in &r.records_failed {
+        writeln!(out, "skipped {} records: {reason}", human(*n))?;
+    }
+    if !r.failures.is_empty() {
+        writeln!(out, "{} objects had errors:", r.failures.len())?;
+        for f in &r.failures {
+            for e in &f.errors {
+                writeln!(out, "  {}: {e}", f.object)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Draws ingest progress on stderr when it is a terminal; nothing otherwise.
+fn progress_bar(
+    p: Arc<Progress>,
+) -> (
+    Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<()>,
+) {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let handle = std::thread::spawn(move || {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} objects  {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        let started = std::time::Instant::now();
+        while !stop2.load(Ordering::Relaxed) {
+            let total = p.objects_total.load(Ordering::Relaxed);
+            let done = p.objects_done.load(Ordering::Relaxed);
+            let bytes_total = p.bytes_total.load(Ordering::Relaxed);
+            let bytes_done = p.bytes_done.load(Ordering::Relaxed);
+            let events = p.events.load(Ordering::Relaxed);
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            let mbs = bytes_done as f64 / secs / 1e6;
+            let eta = if bytes_done > 0 && bytes_total > bytes_done {
+                format!(
+                    "ETA {:.0}s",
+                    (bytes_total - bytes_done) as f64 / (bytes_done as f64 / secs)
+                )
+            } else {
+                String::new()
+            };
+            bar.set_length(total);
+            bar.set_position(done);
+            bar.set_message(format!("{} events  {mbs:.1} MB/s  {eta}", human(events)));
+            std::thread::sleep(Duration::from_millis(120));
+        }
+        bar.finish_and_clear();
+    });
+    (stop, handle)
+}
+
+// --- search -----------------------------------------------------------------------------------
+
+pub fn time_range(t: &cli::TimeArgs) -> Result<TimeRange> {
+    let now = OffsetDateTime::now_utc();
+    let instant =
+        |s: &str| cairn_query::time::parse_instant(s, now).map_err(|e| UsageError(e.to_string()));
+    if let Some(since) = &t.since {
+        let d = cairn_query::time::parse_duration(since).map_err(|e| UsageError(e.to_string()))?;
+        return Ok(TimeRange {
+            from: Some(now - d),
+            to: None,
+        });
+    }
+    let range = TimeRange {
+        from: t.from.as_deref().map(instant).transpose()?,
+        to: t.to.as_deref().map(instant).transpose()?,
+    };
+    if let (Some(f), Some(t)) = (range.from, range.to)
+        && f >= t
+    {
+        return Err(UsageError(format!("--from ({f}) must be before --to ({t})")).into());
+    }
+    Ok(range)
+}
+
+/// Parses a query, printing the error with a caret under the position.
+pub fn parse_query(store: &Store, text: &str) -> Result<cairn_query::Query> {
+    let q = cairn_query::parse(text)
+        .map_err(|e| UsageError(format!("invalid query\n{}", e.render(text))))?;
+    for field in q.fields() {
+        if !store.has_field(field)? {
+            tracing::warn!(field, "no event in the store has this field");
+        }
+    }
+    Ok(q)
+}
+
+fn open(dir: &Path) -> Result<Store> {
+    Ok(Store::open(dir)?)
+}
+
+fn run_hits(store: &Store, q: &Compiled, o: &cli::OutputArgs) -> Result<Outcome> {
+    let mut out = stdout();
+    if o.count {
+        writeln!(out, "{}", store.count(q)?)?;
+    } else {
+        let hits = store.search(q, o.limit, 0)?;
+        output::print_hits(&mut out, &hits, o.fields.as_deref(), o.format)?;
+        if o.format == Format::Table && std::io::stdout().is_terminal() {
+            let total = store.count(q)?;
+            if total as usize > hits.len() {
+                eprintln!(
+                    "{} of {} matching events (--limit for more)",
+                    hits.len(),
+                    human(total)
+                );
+            }
+        }
+    }
+    out.flush()?;
+    Ok(Outcome::Ok)
+}
+
+fn search(dir: &Path, a: cli::SearchArgs) -> Result<Outcome> {
+    let store = open(dir)?;
+    let q = parse_query(&store, &a.query)?;
+    let compiled = store.compile(&q, time_range(&a.time)?)?;
+    run_hits(&store, &compiled, &a.output)
+}
+
+fn lookup(dir: &Path, a: cli::LookupArgs) -> Result<Outcome> {
+    let store = open(dir)?;
+    let l = Lookup {
+        event_id: a.event_id,
+        event_name: a.event_name,
+        read_only: a.read_only,
+        username: a.username,
+        resource_type: a.resource_type,
+        resource_name: a.resource_name,
+        event_source: a.event_source,
+        access_key_id: a.access_key,
+    };
+    let compiled = store.compile_lookup(&l, time_range(&a.time)?)?;
+    run_hits(&store, &compiled, &a.output)
+}
+
+fn show(dir: &Path, a: cli::ShowArgs) -> Result<Outcome> {
+    let store = open(dir)?;
+    let hit = store.get(&a.event_id)?.ok_or_else(|| {
+        UsageError(format!(
+            "no event with eventID {} in {}",
+            a.event_id,
+            dir.display()
+        ))
+    })?;
+    let mut out = stdout();
+    if a.raw {
+        out.write_all(&hit.raw)?;
+    } else {
+        out.write_all(output::pretty(&hit.raw, 0).as_bytes())?;
+    }
+    writeln!(out)?;
+    if std::io::stdout().is_terminal() {
+        eprintln!("from {}", hit.object);
+    }
+    out.flush()?;
+    Ok(Outcome::Ok)
+}
+
+fn top(dir: &Path, a: cli::TopArgs) -> Result<Outcome> {
+    let store = open(dir)?;
+    let q = parse_query(&store, &a.query)?;
+    let compiled = store.compile(&q, time_range(&a.time)?)?;
+    let (values, truncated) = store.top(&a.field, &compiled, a.limit)?;
+    if truncated {
+        tracing::warn!(
+            field = %a.field,
+            "{} has no column: counted over the newest {} matching events only",
+            a.field,
+            cairn_store::search::TOP_SCAN_LIMIT
+        );
+    }
+    let mut out = stdout();
+    match a.format {
+        Format::Json => {
+            let v: Vec<_> = values
+                .iter()
+                .map(|(k, c)| serde_json::json!({"value": k, "count": c}))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for (k, c) in &values {
+                writeln!(out, "{}", serde_json::json!({"value": k, "count": c}))?;
+            }
+        }
+        Format::Csv => {
+            writeln!(out, "value,count")?;
+            for (k, c) in &values {
+                writeln!(
+                    out,
+                    "{},{c}",
+                    if k.contains([',', '"']) {
+                        format!("\"{}\"", k.replace('"', "\"\""))
+                    } else {
+                        k.clone()
+                    }
+                )?;
+            }
+        }
+        Format::Table => {
+            let rows: Vec<Vec<String>> = values
+                .iter()
+                .map(|(k, c)| vec![c.to_string(), k.clone()])
+                .collect();
+            output::print_table(&mut out, &["COUNT".into(), a.field.to_uppercase()], &rows)?;
+        }
+    }
+    out.flush()?;
+    Ok(Outcome::Ok)
+}
+
+fn timeline(dir: &Path, a: cli::TimelineArgs) -> Result<Outcome> {
+    let store = open(dir)?;
+    let q = parse_query(&store, &a.query)?;
+    let compiled = store.compile(&q, time_range(&a.time)?)?;
+    let interval =
+        cairn_query::time::parse_duration(&a.interval).map_err(|e| UsageError(e.to_string()))?;
+    let buckets = store.timeline(&compiled, interval.whole_seconds())?;
+    let fmt = |t: i64| {
+        OffsetDateTime::from_unix_timestamp(t)
+            .ok()
+            .and_then(|d| {
+                d.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = stdout();
+    match a.format {
+        Format::Json => {
+            let v: Vec<_> = buckets
+                .iter()
+                .map(|(t, c)| serde_json::json!({"time": fmt(*t), "count": c}))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for (t, c) in &buckets {
+                writeln!(out, "{}", serde_json::json!({"time": fmt(*t), "count": c}))?;
+            }
+        }
+        Format::Csv => {
+            writeln!(out, "time,count")?;
+            for (t, c) in &buckets {
+                writeln!(out, "{},{c}", fmt(*t))?;
+            }
+        }
+        Format::Table => {
+            if std::io::stdout().is_terminal() && !buckets.is_empty() {
+                let counts: Vec<u64> = buckets.iter().map(|(_, c)| *c).collect();
+                let width = output::terminal_width().unwrap_or(80).max(20);
+                // Fold buckets so the sparkline fits one line.
+                let per = counts.len().div_ceil(width);
+                let folded: Vec<u64> = counts.chunks(per).map(|c| c.iter().sum()).collect();
+                writeln!(out, "{}", output::sparkline(&folded))?;
+                writeln!(
+                    out,
+                    "{} .. {}  ({} per column, max {})\n",
+                    fmt(buckets[0].0),
+                    fmt(buckets[buckets.len() - 1].0),
+                    a.interval,
+                    human(folded.iter().copied().max().unwrap_or(0))
+                )?;
+            }
+            let rows: Vec<Vec<String>> = buckets
+                .iter()
+                .map(|(t, c)| vec![fmt(*t), c.to_string()])
+                .collect();
+            output::print_table(&mut out, &["TIME".into(), "COUNT".into()], &rows)?;
+        }
+    }
+    out.flush()?;
+    Ok(Outcome::Ok)
+}
+
+fn stats(dir: &Path, a: cli::StatsArgs) -> Result<Outcome> {
+    let store = open(dir)?;
+    let s = store.stats()?;
+    let mut out = stdout();
+    match a.format {
+        SummaryFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &s)?;
+            writeln!(out)?;
+        }
+        SummaryFormat::Text => print_stats(&mut out, dir, &s)?,
+    }
+    out.flush()?;
+    Ok(Outcome::Ok)
+}
+
+pub fn print_stats(
+    out: &mut impl Write,
+    dir: &Path,
+    s: &cairn_store::search::Stats,
+) -> std::io::Result<()> {
+    let t = |d: Option<OffsetDateTime>| {
+        d.and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| "-".into())
+    };
+    writeln!(out, "store       {}", dir.display())?;
+    writeln!(out, "events      {}", human(s.events))?;
+    writeln!(out, "time range  {} .. {}", t(s.oldest), t(s.newest))?;
+    writeln!(
+        out,
+        "objects     {} read ({} with errors)",
+        human(s.objects),
+        human(s.objects_failed)
+    )?;
+    writeln!(
+        out,
+        "on disk     {} in {} segments",
+        output::bytes(s.bytes_on_disk),
+        s.segments
+    )?;
+    let list = |v: &[(String, u64)]| {
+        v.iter()
+            .map(|(k, c)| format!("{k} ({})", human(*c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(
+        out,
+        "accounts    {}: {}",
+        s.accounts.len(),
+        list(&s.accounts)
+    )?;
+    writeln!(out, "regions     {}: {}", s.regions.len(), list(&s.regions))?;
+    Ok(())
+}
+
+// --- generate ---------------------------------------------------------------------------------
+
+fn generate(a: cli::GenerateArgs) -> Result<Outcome> {
+    let now = OffsetDateTime::now_utc();
+    let end = match &a.end {
+        Some(e) => {
+            cairn_query::time::parse_instant(e, now).map_err(|e| UsageError(e.to_string()))?
+        }
+        None => now
+            .replace_minute(0)?
+            .replace_second(0)?
+            .replace_nanosecond(0)?,
+    };
+    let mut cfg = cairn_gen::GenConfig::new(&a.out);
+    cfg.events = a.events;
+    cfg.accounts = a.accounts;
+    cfg.regions = a.regions;
+    cfg.days = a.days;
+    cfg.end = end;
+    cfg.seed = a.seed;
+    cfg.org = a.org;
+    cfg.prefix = a.prefix;
+    cfg.duplicate_rate = a.duplicate_rate;
+    cfg.stories = a.stories;
+    let started = std::time::Instant::now();
+    let m = cairn_gen::generate(&cfg).map_err(|e| match e {
+        cairn_gen::GenError::Config(_) => anyhow::Error::new(UsageError(e.to_string())),
+        e => anyhow::Error::new(e),
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "wrote {} unique events ({} records, {} files, {}) to {} in {:.1}s ({} events/s); manifest: {}",
+        human(m.unique_events),
+        human(m.records_written),
+        human(m.files),
+        output::bytes(m.bytes_compressed),
+        a.out.display(),
+        secs,
+        human((m.records_written as f64 / secs.max(0.001)) as u64),
+        a.out.join("manifest.json").display()
+    );
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,140 @@
+//! `cairn demo`: a generated trail with planted stories, ingested, then a short tour.
+
+use std::io::Write;
+
+use anyhow::Result;
+use cairn_store::Store;
+use cairn_store::search::TimeRange;
+use time::OffsetDateTime;
+
+use crate::Outcome;
+use crate::cli::{self, Format, IngestArgs, LimitArgs, SummaryFormat};
+use crate::commands::{ingest_paths, print_stats, print_summary};
+use crate::output::{self, human};
+
+pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
+    let trail = a.dir.join("trail");
+    let data = a.dir.join("data");
+    let manifest_path = trail.join("manifest.json");
+    let mut out = std::io::stdout().lock();
+
+    let manifest: cairn_gen::Manifest = if manifest_path.exists() {
+        writeln!(
+            out,
+            "Reusing the trail generated earlier in {} (delete the folder for a fresh one).",
+            trail.display()
+        )?;
+        serde_json::from_slice(&std::fs::read(&manifest_path)?)?
+    } else {
+        let now = OffsetDateTime::now_utc();
+        let mut cfg = cairn_gen::GenConfig::new(&trail);
+        cfg.events = a.events;
+        cfg.accounts = 4;
+        cfg.regions = 3;
+        cfg.days = 7;
+        cfg.seed = a.seed;
+        cfg.org = Some("o-cairndemo42".into());
+        cfg.end = now
+            .replace_minute(0)?
+            .replace_second(0)?
+            .replace_nanosecond(0)?;
+        cfg.stories = true;
+        writeln!(
+            out,
+            "Generating an organization trail: {} events, 4 accounts, 3 regions, 7 days, with planted stories...",
+            human(a.events)
+        )?;
+        let started = std::time::Instant::now();
+        let m = cairn_gen::generate(&cfg)?;
+        writeln!(
+            out,
+            "  {} files ({}) in {:.1}s, {} records re-delivered as CloudTrail does\n",
+            human(m.files),
+            output::bytes(m.bytes_compressed),
+            started.elapsed().as_secs_f64(),
+            human(m.duplicate_records)
+        )?;
+        m
+    };
+
+    writeln!(out, "Ingesting {} ...", trail.join("AWSLogs").display())?;
+    out.flush()?;
+    let args = IngestArgs {
+        paths: vec![trail.join("AWSLogs")],
+        threads: None,
+        memory_mib: 384,
+        no_wait: false,
+        format: SummaryFormat::Text,
+        limits: LimitArgs {
+            max_object_bytes: cairn_model::Limits::default().max_object_bytes,
+            max_record_bytes: cairn_model::Limits::default().max_record_bytes,
+            max_records: cairn_model::Limits::default().max_records,
+        },
+    };
+    let report = ingest_paths(&data, &args, quiet)?;
+    print_summary(&mut out, &report)?;
+
+    let store = Store::open(&data)?;
+    let stats = store.stats()?;
+    writeln!(out, "\nWhat is in the store:")?;
+    print_stats(&mut out, &data, &stats)?;
+    if stats.events != manifest.unique_events {
+        writeln!(
+            out,
+            "  note: the generator's manifest says {} unique events",
+            human(manifest.unique_events)
+        )?;
+    }
+
+    let d = data.display();
+    writeln!(
+        out,
+        "\nThe stories planted in this trail, and the searches that find them:"
+    )?;
+    for (i, story) in manifest.stories.iter().enumerate() {
+        let q = cairn_query::parse(&story.query)?;
+        let compiled = store.compile(&q, TimeRange::default())?;
+        let n = store.count(&compiled)?;
+        writeln!(out, "\n{}. {}", i + 1, story.description)?;
+        writeln!(
+            out,
+            "   cairn --data-dir {d} search '{}'    # {} events",
+            story.query,
+            human(n)
+        )?;
+        let hits = store.search(&compiled, 3, 0)?;
+        let mut table = Vec::new();
+        output::print_hits(&mut table, &hits, None, Format::Table)?;
+        for line in String::from_utf8_lossy(&table).lines() {
+            writeln!(out, "     {line}")?;
+        }
+    }
+
+    let example_id = manifest
+        .stories
+        .first()
+        .and_then(|s| s.event_ids.first())
+        .cloned()
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "\nNext, try (or `export CAIRN_DATA={d}` and drop --data-dir):"
+    )?;
+    for cmd in [
+        format!("cairn --data-dir {d} top eventName"),
+        format!("cairn --data-dir {d} top principal 'errorCode:AccessDenied'"),
+        format!("cairn --data-dir {d} timeline 'errorCode:*' --interval 6h"),
+        format!("cairn --data-dir {d} lookup --event-name StopLogging"),
+        format!("cairn --data-dir {d} search 'sourceIPAddress:203.0.113.0/24' --since 7d"),
+        format!("cairn --data-dir {d} show {example_id}"),
+        format!("cairn --data-dir {d} stats"),
+    ] {
+        writeln!(out, "  {cmd}")?;
+    }
+    out.flush()?;
+    Ok(if report.has_failures() {
+        Outcome::InputFailed
+    } else {
+        Outcome::Ok
+    })
+}
