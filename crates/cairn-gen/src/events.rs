@@ -4,7 +4,7 @@
 
 use crate::clock;
 use crate::json::Json;
-use crate::rng::{ALNUM, BASE64, HEX, LOWER_ALNUM, Rng, UPPER_ALNUM};
+use crate::rng::{BASE64, HEX, LOWER_ALNUM, Rng, UPPER_ALNUM};
 use crate::world::{Account, Kind, Place, session_key};
 
 /// How a service's endpoint is named in `tlsDetails.clientProvidedHostHeader`.
@@ -167,12 +167,7 @@ const PUT_OBJECT: Meta = Meta {
 const LIST_BUCKETS: Meta = v9(meta("ListBuckets", &S3, true, "s3api.list-buckets"));
 const GET_BUCKET_ACL: Meta = v9(meta("GetBucketAcl", &S3, true, "s3api.get-bucket-acl"));
 const ASSUME_ROLE: Meta = meta("AssumeRole", &STS, true, "sts.assume-role");
-const GET_CALLER_IDENTITY: Meta = meta(
-    "GetCallerIdentity",
-    &STS,
-    true,
-    "sts.get-caller-identity",
-);
+const GET_CALLER_IDENTITY: Meta = meta("GetCallerIdentity", &STS, true, "sts.get-caller-identity");
 const DECRYPT: Meta = meta("Decrypt", &KMS, true, "kms.decrypt");
 const GENERATE_DATA_KEY: Meta = meta("GenerateDataKey", &KMS, true, "kms.generate-data-key");
 const LIST_KEYS: Meta = meta("ListKeys", &KMS, true, "kms.list-keys");
@@ -197,15 +192,16 @@ const LIST_ATTACHED_USER_POLICIES: Meta = meta(
 );
 const LIST_FUNCTIONS: Meta = Meta {
     action: "ListFunctions",
-    ..meta("ListFunctions20150331", &LAMBDA, true, "lambda.list-functions")
+    ..meta(
+        "ListFunctions20150331",
+        &LAMBDA,
+        true,
+        "lambda.list-functions",
+    )
 };
 const CREATE_LOG_STREAM: Meta = meta("CreateLogStream", &LOGS, false, "logs.create-log-stream");
-const DESCRIBE_LOG_GROUPS: Meta = meta(
-    "DescribeLogGroups",
-    &LOGS,
-    true,
-    "logs.describe-log-groups",
-);
+const DESCRIBE_LOG_GROUPS: Meta =
+    meta("DescribeLogGroups", &LOGS, true, "logs.describe-log-groups");
 const GET_TRAIL_STATUS: Meta = meta(
     "GetTrailStatus",
     &CLOUDTRAIL,
@@ -246,12 +242,7 @@ const DESCRIBE_DB_INSTANCES: Meta = rds(meta(
     true,
     "rds.describe-db-instances",
 ));
-const STOP_DB_INSTANCE: Meta = rds(meta(
-    "StopDBInstance",
-    &RDS,
-    false,
-    "rds.stop-db-instance",
-));
+const STOP_DB_INSTANCE: Meta = rds(meta("StopDBInstance", &RDS, false, "rds.stop-db-instance"));
 const DELETE_DB_INSTANCE: Meta = rds(meta(
     "DeleteDBInstance",
     &RDS,
@@ -271,20 +262,11 @@ const CONSOLE_LOGIN: Meta = Meta {
 };
 const CREATE_USER: Meta = meta("CreateUser", &IAM, false, "iam.create-user");
 const CREATE_ACCESS_KEY: Meta = meta("CreateAccessKey", &IAM, false, "iam.create-access-key");
-const ATTACH_ROLE_POLICY: Meta = meta(
-    "AttachRolePolicy",
-    &IAM,
-    false,
-    "iam.attach-role-policy",
-);
+const ATTACH_ROLE_POLICY: Meta = meta("AttachRolePolicy", &IAM, false, "iam.attach-role-policy");
 const PUT_ROLE_POLICY: Meta = meta("PutRolePolicy", &IAM, false, "iam.put-role-policy");
 const RUN_INSTANCES: Meta = v9(meta("RunInstances", &EC2, false, "ec2.run-instances"));
-const TERMINATE_INSTANCES: Meta = meta(
-    "TerminateInstances",
-    &EC2,
-    false,
-    "ec2.terminate-instances",
-);
+const TERMINATE_INSTANCES: Meta =
+    meta("TerminateInstances", &EC2, false, "ec2.terminate-instances");
 const START_INSTANCES: Meta = meta("StartInstances", &EC2, false, "ec2.start-instances");
 const STOP_INSTANCES: Meta = meta("StopInstances", &EC2, false, "ec2.stop-instances");
 const CREATE_KEY_PAIR: Meta = meta("CreateKeyPair", &EC2, false, "ec2.create-key-pair");
@@ -320,12 +302,7 @@ const CREATE_NACL_ENTRY: Meta = meta(
     false,
     "ec2.create-network-acl-entry",
 );
-const CREATE_STACK: Meta = meta(
-    "CreateStack",
-    &CFN,
-    false,
-    "cloudformation.create-stack",
-);
+const CREATE_STACK: Meta = meta("CreateStack", &CFN, false, "cloudformation.create-stack");
 
 /// The randomly mixed templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -441,6 +418,8 @@ enum Who {
     IamHuman,
     IamCi,
     Auto,
+    /// Automation that changes things.
+    Deploy,
     Lambda,
     Ec2,
     Config,
@@ -462,6 +441,8 @@ enum Ua {
     Actor,
     /// Console-originated call: `AWS Internal`.
     Internal,
+    /// Console-originated call: `console.amazonaws.com`.
+    ConsoleHost,
     Browser,
     /// A fixed agent (the Lambda runtime writing its own logs).
     Fixed(&'static str),
@@ -601,10 +582,6 @@ impl<'a> Gen<'a> {
         }
     }
 
-    pub(crate) fn rng(&mut self) -> &mut Rng {
-        &mut self.rng
-    }
-
     // ---- choosing the caller -------------------------------------------------------------
 
     fn actor_for(&mut self, who: Who) -> u16 {
@@ -614,6 +591,7 @@ impl<'a> Gen<'a> {
             Who::IamHuman => *self.rng.pick(&p.iam_human),
             Who::IamCi => *self.rng.pick(&p.iam_ci),
             Who::Auto => *self.rng.pick(&p.auto),
+            Who::Deploy => *self.rng.pick(&p.deploy),
             Who::Lambda => *self.rng.pick(&p.lambda),
             Who::Ec2 => *self.rng.pick(&p.ec2),
             Who::Config => p.config,
@@ -637,10 +615,10 @@ impl<'a> Gen<'a> {
         } else {
             let ip = Ip::Home(self.rng.index(a.ips.len()) as u8);
             if a.human && a.kind != Kind::Federated && self.rng.percent(35) {
-                let ua = if self.rng.percent(75) {
-                    Ua::Internal
-                } else {
-                    Ua::Browser
+                let ua = match self.rng.below(100) {
+                    0..=59 => Ua::Internal,
+                    60..=79 => Ua::ConsoleHost,
+                    _ => Ua::Browser,
                 };
                 (ip, ua, true)
             } else {
@@ -655,6 +633,15 @@ impl<'a> Gen<'a> {
             console,
             err: None,
         }
+    }
+
+    /// A story's call: the principal's own tool, from its first address.
+    fn story_call(&mut self, t_ms: i64, actor: u16) -> Call {
+        let mut c = self.call_as(t_ms, actor);
+        c.ip = Ip::Home(0);
+        c.ua = Ua::Actor;
+        c.console = false;
+        c
     }
 
     /// With probability `permille`/1000, the call is denied.
@@ -821,7 +808,8 @@ impl<'a> Gen<'a> {
             self.rng.push_chars(&mut self.req_id, UPPER_ALNUM, 16);
         } else {
             let u = self.rng.uuid();
-            self.req_id.push_str(std::str::from_utf8(&u).unwrap_or_default());
+            self.req_id
+                .push_str(std::str::from_utf8(&u).unwrap_or_default());
         }
     }
 
@@ -856,6 +844,7 @@ impl<'a> Gen<'a> {
             Ua::Actor if a.ua_cmd => j.kss("userAgent", &[&a.ua, m.cli]),
             Ua::Actor => j.ks("userAgent", &a.ua),
             Ua::Internal => j.ks("userAgent", "AWS Internal"),
+            Ua::ConsoleHost => j.ks("userAgent", "console.amazonaws.com"),
             Ua::Browser => j.ks("userAgent", a.browser),
             Ua::Fixed(s) => j.ks("userAgent", s),
         }
@@ -1029,15 +1018,20 @@ impl<'a> Gen<'a> {
             T::UpdateTrail => self.update_trail(t_ms),
             T::PutEventSelectors => self.put_event_selectors(t_ms),
             T::StartLogging => {
-                let c = self.call(t_ms, &[(Who::Auto, 60), (Who::Sso, 40)]);
+                let c = self.call(t_ms, &[(Who::Deploy, 60), (Who::Sso, 40)]);
                 self.logging(&START_LOGGING, c)
             }
             T::CreateStack => {
-                let c = self.call(t_ms, &[(Who::Auto, 70), (Who::Sso, 30)]);
+                let c = self.call(t_ms, &[(Who::Deploy, 70), (Who::Sso, 30)]);
                 let stack = format!(
                     "{}-{}",
-                    self.rng
-                        .pick(&["network", "data-pipeline", "web-app", "monitoring", "eks-cluster"]),
+                    self.rng.pick(&[
+                        "network",
+                        "data-pipeline",
+                        "web-app",
+                        "monitoring",
+                        "eks-cluster"
+                    ]),
                     self.rng.pick(&["prod", "staging", "dev"])
                 );
                 self.create_stack(c, &stack)
@@ -1053,21 +1047,15 @@ impl<'a> Gen<'a> {
                 self.console_login(c, Login::Root { mfa: false }, Some(ip))
             }
             StoryEv::SgOpen { actor, group, rule } => {
-                let mut c = self.call_as(t_ms, *actor);
-                c.ua = Ua::Actor;
-                c.console = false;
+                let c = self.story_call(t_ms, *actor);
                 self.authorize(c, group, 22, "0.0.0.0/0", Some(rule))
             }
             StoryEv::SgRevoke { actor, group } => {
-                let mut c = self.call_as(t_ms, *actor);
-                c.ua = Ua::Actor;
-                c.console = false;
+                let c = self.story_call(t_ms, *actor);
                 self.revoke(c, group, 22, "0.0.0.0/0")
             }
             StoryEv::StopLogging { actor } => {
-                let mut c = self.call_as(t_ms, *actor);
-                c.ua = Ua::Actor;
-                c.console = false;
+                let c = self.story_call(t_ms, *actor);
                 self.logging(&STOP_LOGGING, c)
             }
             StoryEv::ReconIdentity { ip } => {
@@ -1086,9 +1074,7 @@ impl<'a> Gen<'a> {
                 self.recon_call(m, c)
             }
             StoryEv::KeyForOther { caller, target } => {
-                let mut c = self.call_as(t_ms, *caller);
-                c.ua = Ua::Actor;
-                c.console = false;
+                let c = self.story_call(t_ms, *caller);
                 let name = self.acct.actors[*target as usize].name.clone();
                 self.create_access_key(c, &name)
             }
@@ -1109,15 +1095,17 @@ impl<'a> Gen<'a> {
         (Who::Ec2, 10),
         (Who::IamCi, 10),
     ];
-    const EC2_WRITERS: &'static [(Who, u32)] = &[
-        (Who::Auto, 50),
-        (Who::Sso, 35),
-        (Who::IamHuman, 15),
-    ];
+    const EC2_WRITERS: &'static [(Who, u32)] =
+        &[(Who::Deploy, 50), (Who::Sso, 35), (Who::IamHuman, 15)];
 
     fn ec2_read_errors(&mut self, c: &mut Call, m: &Meta) {
         self.maybe_denied(c, m, 8);
-        self.maybe_fail(c, 3, "Client.RequestLimitExceeded", "Request limit exceeded.");
+        self.maybe_fail(
+            c,
+            3,
+            "Client.RequestLimitExceeded",
+            "Request limit exceeded.",
+        );
     }
 
     fn filter(j: &mut Json, name: &str, value: &str) {
@@ -1237,17 +1225,8 @@ impl<'a> Gen<'a> {
         self.emit(&DESCRIBE_REGIONS, &c, Some(&req), None, &Tail::default())
     }
 
-    fn instance_name(&mut self) -> String {
-        format!(
-            "{}-{}",
-            self.rng
-                .pick(&["web", "api", "batch", "worker", "bastion", "etl", "cache"]),
-            self.rng.range(1, 40)
-        )
-    }
-
     fn run_instances(&mut self, t: i64) -> Written {
-        let mut c = self.call(t, &[(Who::Asg, 40), (Who::Auto, 40), (Who::Sso, 20)]);
+        let mut c = self.call(t, &[(Who::Asg, 40), (Who::Deploy, 40), (Who::Sso, 20)]);
         self.maybe_denied(&mut c, &RUN_INSTANCES, 15);
         self.maybe_fail(
             &mut c,
@@ -1389,7 +1368,14 @@ impl<'a> Gen<'a> {
                 j.ks("code", "pending");
                 j.ks("message", "pending");
                 j.end_obj();
-                j.ks("architecture", if itype.contains('g') { "arm64" } else { "x86_64" });
+                j.ks(
+                    "architecture",
+                    if itype.contains('g') {
+                        "arm64"
+                    } else {
+                        "x86_64"
+                    },
+                );
                 j.ks("rootDeviceType", "ebs");
                 j.ks("rootDeviceName", "/dev/xvda");
                 j.kempty("blockDeviceMapping");
@@ -1490,7 +1476,13 @@ impl<'a> Gen<'a> {
             j.end_obj();
             j.end_obj();
         };
-        self.emit_keep_id(&RUN_INSTANCES, &c, Some(&req), Some(&resp), &Tail::default())
+        self.emit_keep_id(
+            &RUN_INSTANCES,
+            &c,
+            Some(&req),
+            Some(&resp),
+            &Tail::default(),
+        )
     }
 
     /// Draws the request id the next record will carry, so a response can repeat it.
@@ -1531,7 +1523,7 @@ impl<'a> Gen<'a> {
     }
 
     fn instance_state(&mut self, t: i64, m: &'static Meta) -> Written {
-        let mut c = self.call(t, &[(Who::Asg, 30), (Who::Auto, 40), (Who::Sso, 30)]);
+        let mut c = self.call(t, &[(Who::Asg, 30), (Who::Deploy, 40), (Who::Sso, 30)]);
         self.maybe_denied(&mut c, m, 15);
         let place = self.place;
         let n = if self.rng.percent(85) { 1 } else { 2 };
@@ -1593,7 +1585,8 @@ impl<'a> Gen<'a> {
         self.maybe_denied(&mut c, &CREATE_KEY_PAIR, 20);
         let name = format!(
             "{}-{}",
-            self.rng.pick(&["deploy", "bastion", "ops", "jenkins", "debug"]),
+            self.rng
+                .pick(&["deploy", "bastion", "ops", "jenkins", "debug"]),
             self.rng.range(2020, 2026)
         );
         let fp = self.fingerprint();
@@ -1615,7 +1608,13 @@ impl<'a> Gen<'a> {
             j.ks("keyMaterial", "<sensitiveDataRemoved>");
             j.end_obj();
         };
-        self.emit_keep_id(&CREATE_KEY_PAIR, &c, Some(&req), Some(&resp), &Tail::default())
+        self.emit_keep_id(
+            &CREATE_KEY_PAIR,
+            &c,
+            Some(&req),
+            Some(&resp),
+            &Tail::default(),
+        )
     }
 
     fn delete_key_pair(&mut self, t: i64) -> Written {
@@ -1637,14 +1636,24 @@ impl<'a> Gen<'a> {
             j.ks("keyPairId", &id);
             j.end_obj();
         };
-        self.emit_keep_id(&DELETE_KEY_PAIR, &c, Some(&req), Some(&resp), &Tail::default())
+        self.emit_keep_id(
+            &DELETE_KEY_PAIR,
+            &c,
+            Some(&req),
+            Some(&resp),
+            &Tail::default(),
+        )
     }
 
     fn import_key_pair(&mut self, t: i64) -> Written {
         let c = self.call(t, &[(Who::IamHuman, 50), (Who::Sso, 50)]);
         let who = self.acct.actors[c.actor as usize].username.clone();
         let name = format!("{}-laptop", who.split(['@', '.']).next().unwrap_or("key"));
-        let material = format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{} {}", self.rng.chars(BASE64, 43), who);
+        let material = format!(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{} {}",
+            self.rng.chars(BASE64, 43),
+            who
+        );
         let fp = self.fingerprint();
         let id = self.rng.id("key-0", HEX, 16);
         let req_id = self.req_id_preview();
@@ -1662,7 +1671,13 @@ impl<'a> Gen<'a> {
             j.ks("keyPairId", &id);
             j.end_obj();
         };
-        self.emit_keep_id(&IMPORT_KEY_PAIR, &c, Some(&req), Some(&resp), &Tail::default())
+        self.emit_keep_id(
+            &IMPORT_KEY_PAIR,
+            &c,
+            Some(&req),
+            Some(&resp),
+            &Tail::default(),
+        )
     }
 
     fn create_sg(&mut self, t: i64) -> Written {
@@ -1670,9 +1685,15 @@ impl<'a> Gen<'a> {
         self.maybe_denied(&mut c, &CREATE_SG, 20);
         let place = self.place;
         let acct = self.acct;
-        let purpose = *self
-            .rng
-            .pick(&["web", "db", "cache", "lambda", "alb", "bastion", "eks-nodes"]);
+        let purpose = *self.rng.pick(&[
+            "web",
+            "db",
+            "cache",
+            "lambda",
+            "alb",
+            "bastion",
+            "eks-nodes",
+        ]);
         let name = format!("{purpose}-sg-{}", self.rng.chars(LOWER_ALNUM, 4));
         let gid = self.rng.id("sg-0", HEX, 16);
         let req_id = self.req_id_preview();
@@ -1801,7 +1822,13 @@ impl<'a> Gen<'a> {
             j.end_obj();
             j.end_obj();
         };
-        self.emit_keep_id(&AUTHORIZE_SG_INGRESS, &c, Some(&req), Some(&resp), &Tail::default())
+        self.emit_keep_id(
+            &AUTHORIZE_SG_INGRESS,
+            &c,
+            Some(&req),
+            Some(&resp),
+            &Tail::default(),
+        )
     }
 
     fn revoke_random(&mut self, t: i64) -> Written {
@@ -1827,7 +1854,13 @@ impl<'a> Gen<'a> {
             j.kb("_return", true);
             j.end_obj();
         };
-        self.emit_keep_id(&REVOKE_SG_INGRESS, &c, Some(&req), Some(&resp), &Tail::default())
+        self.emit_keep_id(
+            &REVOKE_SG_INGRESS,
+            &c,
+            Some(&req),
+            Some(&resp),
+            &Tail::default(),
+        )
     }
 
     fn delete_sg(&mut self, t: i64) -> Written {
@@ -1867,7 +1900,10 @@ impl<'a> Gen<'a> {
         let (port, cidr) = match self.rng.below(3) {
             0 => (443, "0.0.0.0/0".to_string()),
             1 => (22, "10.0.0.0/8".to_string()),
-            _ => (3389, format!("{}/32", crate::world::public_ipv4(&mut self.rng))),
+            _ => (
+                3389,
+                format!("{}/32", crate::world::public_ipv4(&mut self.rng)),
+            ),
         };
         let req_id = self.req_id_preview();
         let req = |j: &mut Json| {
@@ -1891,7 +1927,13 @@ impl<'a> Gen<'a> {
             j.kb("_return", true);
             j.end_obj();
         };
-        self.emit_keep_id(&CREATE_NACL_ENTRY, &c, Some(&req), Some(&resp), &Tail::default())
+        self.emit_keep_id(
+            &CREATE_NACL_ENTRY,
+            &c,
+            Some(&req),
+            Some(&resp),
+            &Tail::default(),
+        )
     }
 
     // ---- S3 ----------------------------------------------------------------------------------
@@ -2055,6 +2097,7 @@ impl<'a> Gen<'a> {
                 (Who::Auto, 30),
                 (Who::IamCi, 20),
                 (Who::Config, 20),
+                (Who::Root, 1),
             ],
         );
         self.s3_management(&LIST_BUCKETS, c, None)
@@ -2132,11 +2175,19 @@ impl<'a> Gen<'a> {
             &target.session
         } else {
             self.maybe_denied(&mut c, &ASSUME_ROLE, 10);
-            *self
-                .rng
-                .pick(&["deploy", "cross-account-audit", "terraform-run", "botocore-session"])
+            const SESSIONS: [&str; 4] = [
+                "deploy",
+                "cross-account-audit",
+                "terraform-run",
+                "botocore-session",
+            ];
+            SESSIONS[self.rng.index(SESSIONS.len())]
         };
-        let duration = if caller.kind == Kind::Service { 43_200 } else { 3_600 };
+        let duration = if caller.kind == Kind::Service {
+            43_200
+        } else {
+            3_600
+        };
         let key = self.rng.id("ASIA", UPPER_ALNUM, 16);
         let token = self.rng.id("IQoJb3JpZ2luX2VjE", BASE64, 180);
         let expiration = clock::aws_human(c.t + duration);
@@ -2343,7 +2394,13 @@ impl<'a> Gen<'a> {
             j.kn("maxItems", 100);
             j.end_obj();
         };
-        self.emit(m, &c, if paged { Some(&req) } else { None }, None, &Tail::default())
+        self.emit(
+            m,
+            &c,
+            if paged { Some(&req) } else { None },
+            None,
+            &Tail::default(),
+        )
     }
 
     fn role_name(&mut self) -> String {
@@ -2436,7 +2493,7 @@ impl<'a> Gen<'a> {
     }
 
     fn create_user(&mut self, t: i64) -> Written {
-        let mut c = self.call(t, &[(Who::Sso, 50), (Who::Auto, 40), (Who::IamHuman, 10)]);
+        let mut c = self.call(t, &[(Who::Sso, 50), (Who::Deploy, 40), (Who::IamHuman, 10)]);
         self.maybe_denied(&mut c, &CREATE_USER, 30);
         let acct = self.acct;
         let name = self.new_user_name();
@@ -2468,7 +2525,7 @@ impl<'a> Gen<'a> {
     }
 
     fn create_access_key_random(&mut self, t: i64) -> Written {
-        let mut c = self.call(t, &[(Who::IamHuman, 40), (Who::Sso, 40), (Who::Auto, 20)]);
+        let mut c = self.call(t, &[(Who::IamHuman, 40), (Who::Sso, 40), (Who::Deploy, 20)]);
         self.maybe_denied(&mut c, &CREATE_ACCESS_KEY, 20);
         self.maybe_fail(
             &mut c,
@@ -2511,11 +2568,17 @@ impl<'a> Gen<'a> {
             j.end_obj();
             j.end_obj();
         };
-        self.emit(&CREATE_ACCESS_KEY, &c, Some(&req), Some(&resp), &Tail::default())
+        self.emit(
+            &CREATE_ACCESS_KEY,
+            &c,
+            Some(&req),
+            Some(&resp),
+            &Tail::default(),
+        )
     }
 
     fn attach_role_policy(&mut self, t: i64) -> Written {
-        let mut c = self.call(t, &[(Who::Sso, 50), (Who::Auto, 50)]);
+        let mut c = self.call(t, &[(Who::Sso, 50), (Who::Deploy, 50)]);
         self.maybe_denied(&mut c, &ATTACH_ROLE_POLICY, 30);
         let role = self.role_name();
         let acct = self.acct;
@@ -2523,9 +2586,7 @@ impl<'a> Gen<'a> {
             0 => "arn:aws:iam::aws:policy/AdministratorAccess".to_string(),
             1..=3 => "arn:aws:iam::aws:policy/ReadOnlyAccess".to_string(),
             4..=5 => "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess".to_string(),
-            6..=7 => {
-                "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole".to_string()
-            }
+            6..=7 => "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole".to_string(),
             _ => format!(
                 "arn:aws:iam::{}:policy/{}",
                 acct.id,
@@ -2543,14 +2604,15 @@ impl<'a> Gen<'a> {
     }
 
     fn put_role_policy(&mut self, t: i64) -> Written {
-        let mut c = self.call(t, &[(Who::Sso, 40), (Who::Auto, 60)]);
+        let mut c = self.call(t, &[(Who::Sso, 40), (Who::Deploy, 60)]);
         self.maybe_denied(&mut c, &PUT_ROLE_POLICY, 30);
         let role = self.role_name();
         let acct = self.acct;
         let bucket = self.rng.pick(&acct.buckets).clone();
         let policy_name = format!(
             "{}-inline",
-            self.rng.pick(&["s3-access", "kms-use", "logs-write", "sqs-consume"])
+            self.rng
+                .pick(&["s3-access", "kms-use", "logs-write", "sqs-consume"])
         );
         let doc = format!(
             "{{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": [\n        {{\n            \
@@ -2749,7 +2811,9 @@ impl<'a> Gen<'a> {
     fn describe_log_groups(&mut self, t: i64) -> Written {
         let mut c = self.call(t, &[(Who::Sso, 40), (Who::Auto, 60)]);
         self.maybe_denied(&mut c, &DESCRIBE_LOG_GROUPS, 8);
-        let prefix = *self.rng.pick(&["/aws/lambda/", "/aws/eks/", "/ecs/", "/aws/rds/"]);
+        let prefix = *self
+            .rng
+            .pick(&["/aws/lambda/", "/aws/eks/", "/ecs/", "/aws/rds/"]);
         let req = |j: &mut Json| {
             j.obj();
             j.ks("logGroupNamePrefix", prefix);
@@ -2794,7 +2858,7 @@ impl<'a> Gen<'a> {
     }
 
     fn update_trail(&mut self, t: i64) -> Written {
-        let c = self.call(t, &[(Who::Auto, 70), (Who::Sso, 30)]);
+        let c = self.call(t, &[(Who::Deploy, 70), (Who::Sso, 30)]);
         let acct = self.acct;
         let arn = acct.trail_arn();
         let req = |j: &mut Json| {
@@ -2820,7 +2884,7 @@ impl<'a> Gen<'a> {
     }
 
     fn put_event_selectors(&mut self, t: i64) -> Written {
-        let c = self.call(t, &[(Who::Auto, 70), (Who::Sso, 30)]);
+        let c = self.call(t, &[(Who::Deploy, 70), (Who::Sso, 30)]);
         let arn = self.acct.trail_arn();
         let selectors = |j: &mut Json| {
             j.karr("eventSelectors");
@@ -2852,7 +2916,13 @@ impl<'a> Gen<'a> {
             selectors(j);
             j.end_obj();
         };
-        self.emit(&PUT_EVENT_SELECTORS, &c, Some(&req), Some(&resp), &Tail::default())
+        self.emit(
+            &PUT_EVENT_SELECTORS,
+            &c,
+            Some(&req),
+            Some(&resp),
+            &Tail::default(),
+        )
     }
 
     fn describe_alarms(&mut self, t: i64) -> Written {
@@ -2861,8 +2931,13 @@ impl<'a> Gen<'a> {
         let named = self.rng.percent(40);
         let alarm = format!(
             "{}-{}",
-            self.rng
-                .pick(&["HighCPU", "5xxErrors", "QueueDepth", "DiskSpace", "Latency-p99"]),
+            self.rng.pick(&[
+                "HighCPU",
+                "5xxErrors",
+                "QueueDepth",
+                "DiskSpace",
+                "Latency-p99"
+            ]),
             self.rng.pick(&["prod", "staging"])
         );
         let req = |j: &mut Json| {
@@ -2926,7 +3001,13 @@ impl<'a> Gen<'a> {
             }
             j.end_obj();
         };
-        self.emit(&DESCRIBE_DB_INSTANCES, &c, Some(&req), None, &Tail::default())
+        self.emit(
+            &DESCRIBE_DB_INSTANCES,
+            &c,
+            Some(&req),
+            None,
+            &Tail::default(),
+        )
     }
 
     fn db_change(&mut self, t: i64, delete: bool) -> Written {
@@ -2935,7 +3016,7 @@ impl<'a> Gen<'a> {
         } else {
             &STOP_DB_INSTANCE
         };
-        let mut c = self.call(t, &[(Who::Sso, 50), (Who::Auto, 50)]);
+        let mut c = self.call(t, &[(Who::Sso, 50), (Who::Deploy, 50)]);
         self.maybe_denied(&mut c, m, 30);
         let place = self.place;
         let acct = self.acct;
@@ -3065,10 +3146,10 @@ impl<'a> Gen<'a> {
         let p = *self.rng.pick(&place.params);
         let decrypt = self.rng.percent(60);
         self.maybe_fail(&mut c, 5, "ParameterNotFound", "");
-        if let Some((code, msg)) = &mut c.err {
-            if *code == "ParameterNotFound" {
-                *msg = format!("Parameter {p} not found.");
-            }
+        if let Some((code, msg)) = &mut c.err
+            && *code == "ParameterNotFound"
+        {
+            *msg = format!("Parameter {p} not found.");
         }
         let req = |j: &mut Json| {
             j.obj();
@@ -3092,7 +3173,11 @@ impl<'a> Gen<'a> {
             acct.id,
             self.rng.uuid_string()
         );
-        let env = stack.rsplit('-').next().unwrap_or("prod").to_string();
+        let env = stack
+            .rsplit('-')
+            .next()
+            .filter(|e| matches!(*e, "prod" | "staging" | "dev"))
+            .unwrap_or("prod");
         let req = |j: &mut Json| {
             j.obj();
             j.ks("stackName", stack);
@@ -3100,7 +3185,7 @@ impl<'a> Gen<'a> {
             j.karr("parameters");
             j.obj();
             j.ks("parameterKey", "Environment");
-            j.ks("parameterValue", &env);
+            j.ks("parameterValue", env);
             j.end_obj();
             j.end_arr();
             j.karr("capabilities");

@@ -98,7 +98,10 @@ impl Json {
     /// A string value from bytes known to be plain ASCII needing no escape (ids, times).
     #[inline]
     pub(crate) fn ascii(&mut self, v: &[u8]) {
-        debug_assert!(v.iter().all(|&b| b >= 0x20 && b < 0x7F && b != b'"' && b != b'\\'));
+        debug_assert!(
+            v.iter()
+                .all(|&b| (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\')
+        );
         self.pre();
         self.buf.push(b'"');
         self.buf.extend_from_slice(v);

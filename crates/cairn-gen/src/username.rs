@@ -37,7 +37,7 @@ pub fn event_history_username(record: &Value) -> Option<String> {
             .or_else(|| s("arn").and_then(|a| a.split_once(":user/").map(|(_, n)| last(n)))),
         "Root" => Some("root".to_string()),
         "AssumedRole" => s("arn")
-            .map(|a| last(a))
+            .map(last)
             .or_else(|| s("principalId").map(after_colon)),
         "FederatedUser" => s("arn")
             .and_then(|a| a.split_once("federated-user/").map(|(_, n)| n.to_string()))

@@ -25,7 +25,8 @@ pub(crate) const REGIONS: [&str; 16] = [
 ];
 
 /// Relative activity per region (the first is the home region, where global services log).
-pub(crate) const REGION_WEIGHT: [u64; 16] = [100, 55, 40, 20, 18, 15, 12, 10, 8, 8, 6, 6, 5, 5, 4, 4];
+pub(crate) const REGION_WEIGHT: [u64; 16] =
+    [100, 55, 40, 20, 18, 15, 12, 10, 8, 8, 6, 6, 5, 5, 4, 4];
 
 /// Relative activity of the `i`-th account: a few busy accounts and a long tail.
 pub(crate) fn account_weight(i: u32) -> u64 {
@@ -116,6 +117,8 @@ pub(crate) struct Pools {
     pub(crate) iam_human: Vec<u16>,
     pub(crate) iam_ci: Vec<u16>,
     pub(crate) auto: Vec<u16>,
+    /// The automation roles that change things (CI, Terraform, ops), never empty.
+    pub(crate) deploy: Vec<u16>,
     pub(crate) lambda: Vec<u16>,
     pub(crate) ec2: Vec<u16>,
     pub(crate) config: u16,
@@ -138,7 +141,6 @@ pub(crate) struct Account {
     pub(crate) functions: Vec<String>,
     pub(crate) trail_name: String,
     pub(crate) trail_bucket: String,
-    pub(crate) company: &'static str,
 }
 
 const FIRST: [&str; 24] = [
@@ -197,19 +199,24 @@ const BROWSERS: [&str; 4] = [
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.80",
 ];
 
-fn cli_ua(rng: &mut Rng) -> String {
+/// An AWS CLI v2 agent; servers run Linux.
+fn cli_ua(rng: &mut Rng, server: bool) -> String {
     let (ver, crt) = *rng.pick(&[
         ("2.15.30", "0.19.19"),
         ("2.17.4", "0.20.11"),
         ("2.22.8", "0.22.0"),
         ("2.13.25", "0.16.16"),
     ]);
-    let os = *rng.pick(&[
-        "os/macos#23.4.0 md/arch#arm64",
-        "os/linux#6.8.0-35-generic md/arch#x86_64",
-        "os/windows#10 md/arch#amd64",
-        "os/macos#24.1.0 md/arch#arm64",
-    ]);
+    let os = if server {
+        "os/linux#6.5.0-1022-azure md/arch#x86_64"
+    } else {
+        *rng.pick(&[
+            "os/macos#23.4.0 md/arch#arm64",
+            "os/linux#6.8.0-35-generic md/arch#x86_64",
+            "os/windows#10 md/arch#amd64",
+            "os/macos#24.1.0 md/arch#arm64",
+        ])
+    };
     format!(
         "aws-cli/{ver} md/awscrt#{crt} ua/2.0 {os} lang/python#3.11.8 md/pyimpl#CPython \
          cfg/retry-mode#standard md/installer#exe md/prompt#off md/command#"
@@ -353,7 +360,7 @@ impl Account {
             a.arn = format!("arn:aws:iam::{id}:user/{user}");
             a.access_key = rng.id("AKIA", UPPER_ALNUM, 16);
             a.username = user.clone();
-            a.ua = cli_ua(&mut rng);
+            a.ua = cli_ua(&mut rng, false);
             a.ua_cmd = true;
             a.browser = *rng.pick(&BROWSERS);
             a.ips = person_ips[p].clone();
@@ -420,10 +427,11 @@ impl Account {
                 a.session = email.clone();
                 a.unique_id = role_id.clone();
                 a.arn = format!("arn:aws:sts::{id}:assumed-role/{role}/{email}");
-                a.issuer_arn = format!("arn:aws:iam::{id}:role/aws-reserved/sso.amazonaws.com/{role}");
+                a.issuer_arn =
+                    format!("arn:aws:iam::{id}:role/aws-reserved/sso.amazonaws.com/{role}");
                 a.issuer_name = role.clone();
                 a.username = email.clone();
-                a.ua = cli_ua(&mut rng);
+                a.ua = cli_ua(&mut rng, false);
                 a.ua_cmd = true;
                 a.browser = *rng.pick(&BROWSERS);
                 a.ips = person_ips[p].clone();
@@ -448,13 +456,25 @@ impl Account {
             a.ua = match role {
                 "terraform-apply" => TERRAFORM_UA.to_string(),
                 "DatadogIntegrationRole" => DATADOG_UA.to_string(),
-                "github-actions-deploy" => cli_ua(&mut rng),
+                "github-actions-deploy" => cli_ua(&mut rng, true),
                 _ => boto_ua(&mut rng, false),
             };
             a.ua_cmd = role == "github-actions-deploy";
             a.ips = vec![aws_ipv4(&mut rng), aws_ipv4(&mut rng)];
             let i = push(&mut actors, a);
             pools.auto.push(i);
+            if matches!(
+                role,
+                "github-actions-deploy"
+                    | "terraform-apply"
+                    | "jenkins-build"
+                    | "OrganizationAccountAccessRole"
+            ) {
+                pools.deploy.push(i);
+            }
+        }
+        if pools.deploy.is_empty() {
+            pools.deploy = pools.auto.clone();
         }
 
         let n_fn = 3 + rng.index(4);
@@ -516,7 +536,8 @@ impl Account {
             a.unique_id = rng.id("AROA", UPPER_ALNUM, 17);
             a.arn = format!("arn:aws:sts::{id}:assumed-role/{role}/{session}");
             let path = by.trim_end_matches(".amazonaws.com");
-            a.issuer_arn = format!("arn:aws:iam::{id}:role/aws-service-role/{path}.amazonaws.com/{role}");
+            a.issuer_arn =
+                format!("arn:aws:iam::{id}:role/aws-service-role/{path}.amazonaws.com/{role}");
             a.issuer_name = role.to_string();
             a.username = session.to_string();
             a.ua = by.to_string();
@@ -535,7 +556,7 @@ impl Account {
             a.arn = format!("arn:aws:iam::{id}:root");
             a.unique_id = id.to_string();
             a.username = "root".into();
-            a.ua = cli_ua(&mut rng);
+            a.ua = cli_ua(&mut rng, false);
             a.ua_cmd = true;
             a.browser = *rng.pick(&BROWSERS);
             a.ips = vec![office_ips[0].clone()];
@@ -592,7 +613,6 @@ impl Account {
             functions,
             trail_name,
             trail_bucket,
-            company,
         }
     }
 
@@ -631,7 +651,14 @@ pub(crate) struct Place {
     pub(crate) vpce: String,
 }
 
-const TABLES: [&str; 6] = ["orders", "sessions", "users", "inventory", "audit-log", "feature-flags"];
+const TABLES: [&str; 6] = [
+    "orders",
+    "sessions",
+    "users",
+    "inventory",
+    "audit-log",
+    "feature-flags",
+];
 const DBS: [&str; 4] = ["orders-db", "analytics-pg", "billing-mysql", "auth-aurora"];
 const SECRETS: [&str; 5] = [
     "prod/orders/db",
@@ -732,7 +759,10 @@ mod tests {
         assert_ne!(a, account_ids(6, 50));
         let set: std::collections::HashSet<_> = a.iter().collect();
         assert_eq!(set.len(), 50);
-        assert!(a.iter().all(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())));
+        assert!(
+            a.iter()
+                .all(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
+        );
     }
 
     #[test]
@@ -741,12 +771,16 @@ mod tests {
             let acct = Account::build(seed, 0, "123456789012");
             let p = &acct.pools;
             assert!(!p.sso.is_empty() && !p.iam_human.is_empty() && !p.iam_ci.is_empty());
-            assert!(!p.auto.is_empty() && !p.lambda.is_empty() && !p.ec2.is_empty());
+            assert!(!p.auto.is_empty() && !p.deploy.is_empty());
+            assert!(!p.lambda.is_empty() && !p.ec2.is_empty());
             assert_eq!(acct.actors[p.leaked as usize].name, "reporting-legacy");
-            assert_eq!(acct.actors[acct.service("s3.amazonaws.com") as usize].name, "s3.amazonaws.com");
+            assert_eq!(
+                acct.actors[acct.service("s3.amazonaws.com") as usize].name,
+                "s3.amazonaws.com"
+            );
             for a in &acct.actors {
                 assert!(!a.username.is_empty());
-                if a.kind != Kind::Service {
+                if a.kind != Kind::Service && a.invoked_by.is_empty() {
                     assert!(!a.ips.is_empty(), "{a:?}");
                 }
             }

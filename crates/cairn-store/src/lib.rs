@@ -19,6 +19,7 @@ pub mod ledger;
 pub mod lower;
 pub mod schema;
 pub mod search;
+pub mod tokenizer;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};

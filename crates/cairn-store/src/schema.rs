@@ -11,8 +11,8 @@ use tantivy::tokenizer::{
     LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
 };
 
-/// Tokenizer of the JSON and full-text fields: alphanumeric runs, lowercased. Tokens longer
-/// than 100 bytes (base64 blobs, hashes of hashes) are dropped from the index; the record
+/// Tokenizer of the JSON and full-text fields ([`crate::tokenizer::IdTokenizer`]). Tokens
+/// longer than 100 bytes (base64 blobs, session tokens) are left out of the index; the record
 /// itself is kept whole.
 pub const TEXT_TOKENIZER: &str = "cairn_text";
 /// Tokenizer of keyword fields: the whole value as one lowercased token.
@@ -178,9 +178,8 @@ impl Fields {
 
 /// Registers cairn's tokenizers on an index.
 pub fn register_tokenizers(index: &tantivy::Index) {
-    let text = TextAnalyzer::builder(SimpleTokenizer::default())
+    let text = TextAnalyzer::builder(crate::tokenizer::IdTokenizer::default())
         .filter(RemoveLongFilter::limit(100))
-        .filter(LowerCaser)
         .build();
     let keyword = TextAnalyzer::builder(RawTokenizer::default())
         .filter(RemoveLongFilter::limit(4096))

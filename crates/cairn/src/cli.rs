@@ -95,6 +95,9 @@ pub struct IngestArgs {
     /// Summary format.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
+    /// Commit every N events (tests use small values to crash between commits).
+    #[arg(long, default_value_t = 1_000_000, value_name = "N", hide = true)]
+    pub commit_every: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

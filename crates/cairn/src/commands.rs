@@ -56,6 +56,7 @@ pub fn ingest_paths(dir: &Path, a: &cli::IngestArgs, quiet: bool) -> Result<Inge
         } else {
             LockWait::Wait
         },
+        commit_every: a.commit_every.max(1),
         ..defaults
     };
     let progress = Arc::new(Progress::default());

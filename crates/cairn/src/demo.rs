@@ -65,6 +65,7 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
         memory_mib: 384,
         no_wait: false,
         format: SummaryFormat::Text,
+        commit_every: 1_000_000,
         limits: LimitArgs {
             max_object_bytes: cairn_model::Limits::default().max_object_bytes,
             max_record_bytes: cairn_model::Limits::default().max_record_bytes,
