@@ -40,11 +40,13 @@ impl Dedupe {
         day: i32,
         eid: u128,
     ) -> Result<bool, StoreError> {
-        if !self.days.contains_key(&day) {
-            let known = load_day(searcher, fields, day)?;
-            self.days.insert(day, known);
-        }
-        Ok(self.days.get_mut(&day).expect("loaded").insert(eid))
+        let known = match self.days.entry(day) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(load_day(searcher, fields, day)?)
+            }
+        };
+        Ok(known.insert(eid))
     }
 
     /// Called right after a commit: everything in memory is now in the index.

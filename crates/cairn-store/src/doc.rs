@@ -154,7 +154,7 @@ pub fn to_v6(addr: IpAddr) -> std::net::Ipv6Addr {
 }
 
 /// Collects every string and number value (for full text) and every path.
-fn walk<'a>(v: &'a Value, path: &mut String, text: &mut String, paths: &mut BTreeSet<String>) {
+fn walk(v: &Value, path: &mut String, text: &mut String, paths: &mut BTreeSet<String>) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {

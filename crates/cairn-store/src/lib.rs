@@ -180,7 +180,7 @@ impl Store {
     ) -> Result<Writer<'_>, StoreError> {
         let lock = take_lock(&self.dir, wait)?;
         let threads = threads.clamp(1, 8);
-        let budget = memory_budget.max(threads * 16 << 20);
+        let budget = memory_budget.max((threads * 16) << 20);
         let iw: IndexWriter<TantivyDocument> =
             self.index.writer_with_num_threads(threads, budget)?;
         Ok(Writer {

@@ -7,9 +7,7 @@ use tantivy::schema::{
     IpAddrOptions, JsonObjectOptions, NumericOptions, STORED, Schema, TextFieldIndexing,
     TextOptions,
 };
-use tantivy::tokenizer::{
-    LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
-};
+use tantivy::tokenizer::{LowerCaser, RawTokenizer, RemoveLongFilter, TextAnalyzer};
 
 /// Tokenizer of the JSON and full-text fields ([`crate::tokenizer::IdTokenizer`]). Tokens
 /// longer than 100 bytes (base64 blobs, session tokens) are left out of the index; the record
