@@ -75,7 +75,6 @@ pub fn build(
     doc.add_date(hot("eventTime"), date(time));
     doc.add_date(hot("cairn.ingestTime"), date(ingested));
     doc.add_text(hot("cairn.object"), object);
-    doc.add_text(hot("eventID"), &id);
     for (path, name) in [
         ("eventName", "eventName"),
         ("eventSource", "eventSource"),

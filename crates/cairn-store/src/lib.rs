@@ -111,7 +111,7 @@ impl Store {
             }),
             // Larger blocks compress CloudTrail's repetitive JSON much better; `show` reads
             // one block per event, which stays well under a millisecond.
-            docstore_blocksize: 128 * 1024,
+            docstore_blocksize: 256 * 1024,
             ..IndexSettings::default()
         };
         let index = match Index::builder()

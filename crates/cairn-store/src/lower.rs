@@ -147,11 +147,30 @@ impl Lowerer {
         _quoted: bool,
     ) -> Result<Q, StoreError> {
         let Some(field) = field else {
-            let terms = Self::tokens(&mut self.text, value)
-                .into_iter()
-                .map(|t| Term::from_field_text(self.fields.all, &t))
+            let words = Self::tokens(&mut self.text, value);
+            let terms: Vec<Term> = words
+                .iter()
+                .map(|t| Term::from_field_text(self.fields.all, t))
                 .collect();
-            return Ok(Self::sequence(terms));
+            return Ok(match terms.len() {
+                0 => Box::new(EmptyQuery),
+                1 => Self::sequence(terms),
+                // The full-text field has no positions: find the events holding every word,
+                // then keep those where the words stand in this order in one value.
+                _ => {
+                    let mut clauses: Vec<(Occur, Q)> = terms
+                        .into_iter()
+                        .map(|t| {
+                            (
+                                Occur::Must,
+                                Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Q,
+                            )
+                        })
+                        .collect();
+                    clauses.push((Occur::Must, phrase_check(self.fields.raw, words)));
+                    Box::new(BooleanQuery::new(clauses))
+                }
+            });
         };
         let path = normalize_field(field);
         if path == "logtype" {
@@ -424,6 +443,55 @@ fn map_bound(
         QBound::Included(v) => Bound::Included(f(v)?),
         QBound::Excluded(v) => Bound::Excluded(f(v)?),
     })
+}
+
+/// The event with this `eventID` (one word of the JSON field: ids keep their dashes).
+pub fn event_id_query(fields: &Fields, id: &str) -> Q {
+    let mut term = Term::from_field_json_path(fields.json, "eventID", false);
+    term.append_type_and_str(&id.to_lowercase());
+    Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+}
+
+/// Keeps the events in which `words` appear in this order within one string value of the
+/// record, read from the stored bytes. Used only after the words themselves have matched, so it
+/// reads a handful of records, not the store.
+fn phrase_check(raw: Field, words: Vec<String>) -> Q {
+    use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
+    let words = std::sync::Arc::new(words);
+    let factory = move |seg: &tantivy::SegmentReader| {
+        let store = seg.get_store_reader(16)?;
+        let words = words.clone();
+        Ok(move |doc: tantivy::DocId| {
+            let Ok(d) = store.get::<tantivy::TantivyDocument>(doc) else {
+                return false;
+            };
+            use tantivy::schema::Value as _;
+            let Some(bytes) = d.get_first(raw).and_then(|v| v.as_bytes()) else {
+                return false;
+            };
+            serde_json::from_slice::<serde_json::Value>(bytes)
+                .is_ok_and(|v| contains_phrase(&v, &words))
+        })
+    };
+    Box::new(DocPredicateQuery::from(FunctionPredicate::from(factory)))
+}
+
+fn contains_phrase(v: &serde_json::Value, words: &[String]) -> bool {
+    use tantivy::tokenizer::{TokenStream, Tokenizer};
+    match v {
+        serde_json::Value::String(s) => {
+            let mut tokenizer = crate::tokenizer::IdTokenizer::default();
+            let mut stream = tokenizer.token_stream(s);
+            let mut got: Vec<String> = Vec::new();
+            while stream.advance() {
+                got.push(stream.token().text.clone());
+            }
+            got.windows(words.len()).any(|w| w == words)
+        }
+        serde_json::Value::Array(items) => items.iter().any(|i| contains_phrase(i, words)),
+        serde_json::Value::Object(map) => map.values().any(|i| contains_phrase(i, words)),
+        _ => false,
+    }
 }
 
 /// A range over `eventTime`-like date fields.

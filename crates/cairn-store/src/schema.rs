@@ -32,7 +32,6 @@ pub enum Kind {
 /// also in the JSON field, so phrase and token matches work there as for any other path.
 pub const HOT: &[(&str, &str, Kind)] = &[
     ("eventTime", "eventTime", Kind::Date),
-    ("eventID", "eventID", Kind::Keyword),
     ("eventName", "eventName", Kind::Keyword),
     ("eventSource", "eventSource", Kind::Keyword),
     ("awsRegion", "awsRegion", Kind::Keyword),
@@ -105,9 +104,12 @@ impl Fields {
             "json",
             JsonObjectOptions::default().set_indexing_options(text_indexing.clone()),
         );
+        // Docs only: bare phrases are checked against the stored record instead (see
+        // `lower::phrase_check`), which keeps positions out of the largest field.
         let all = b.add_text_field(
             "all",
-            TextOptions::default().set_indexing_options(text_indexing),
+            TextOptions::default()
+                .set_indexing_options(text_indexing.set_index_option(IndexRecordOption::Basic)),
         );
         let keyword_indexing = TextFieldIndexing::default()
             .set_tokenizer(KEYWORD_TOKENIZER)

@@ -123,8 +123,10 @@ impl Store {
             ))
         };
         let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
+        if let Some(id) = &l.event_id {
+            clauses.push((Occur::Must, crate::lower::event_id_query(f, id)));
+        }
         for (name, value) in [
-            ("eventID", &l.event_id),
             ("eventName", &l.event_name),
             ("username", &l.username),
             ("resources.type", &l.resource_type),
@@ -210,12 +212,8 @@ impl Store {
     /// One event by its `eventID`.
     pub fn get(&self, event_id: &str) -> Result<Option<Hit>, StoreError> {
         let searcher = self.searcher()?;
-        let field = self.fields().hot_by_name("eventID");
-        let q = TermQuery::new(
-            Term::from_field_text(field, &event_id.to_lowercase()),
-            IndexRecordOption::Basic,
-        );
-        let docs = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+        let q = crate::lower::event_id_query(self.fields(), event_id);
+        let docs = searcher.search(&*q, &TopDocs::with_limit(1).order_by_score())?;
         docs.first()
             .map(|(_, addr)| self.hit(&searcher, *addr))
             .transpose()

@@ -172,6 +172,11 @@ fn every_query_form() {
         ("needleinthehaystack", 1),
         ("requestParameters.templateBody:needleinthehaystack", 1),
         ("\"not authorized\"", 1),
+        // Both words are there, but not in this order: the phrase does not match.
+        ("\"authorized not\"", 0),
+        ("\"user is\"", 1),
+        ("\"not user\"", 0),
+        ("\"is not authorized\"", 1),
         ("authorized", 1),
         ("AccessDenied OR ConsoleLogin", 2),
         (
