@@ -1,6 +1,5 @@
 //! Turning a decoded event into an index document.
 
-use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use cairn_model::Event;
@@ -126,13 +125,11 @@ pub fn build(
     }
 
     let mut text = String::with_capacity(raw.len());
-    let mut paths = BTreeSet::new();
     let mut path = String::new();
-    walk(v, &mut path, &mut text, &mut paths);
+    walk(v, &mut path, &mut text, &mut |p| {
+        doc.add_text(fields.paths, p)
+    });
     doc.add_text(fields.all, &text);
-    for p in &paths {
-        doc.add_text(fields.paths, p);
-    }
 
     doc.add_bytes(fields.raw, &raw);
     let eid = event_id_bits(&id);
@@ -152,8 +149,9 @@ pub fn to_v6(addr: IpAddr) -> std::net::Ipv6Addr {
     }
 }
 
-/// Collects every string and number value (for full text) and every path.
-fn walk(v: &Value, path: &mut String, text: &mut String, paths: &mut BTreeSet<String>) {
+/// Collects every string and number value (for full text) and calls `on_path` for every path
+/// (repeats are harmless: `paths` records documents, not frequencies).
+fn walk(v: &Value, path: &mut String, text: &mut String, on_path: &mut impl FnMut(&str)) {
     match v {
         Value::Object(map) => {
             for (k, child) in map {
@@ -163,15 +161,15 @@ fn walk(v: &Value, path: &mut String, text: &mut String, paths: &mut BTreeSet<St
                 }
                 path.push_str(k);
                 if !child.is_null() {
-                    paths.insert(path.clone());
+                    on_path(path);
                 }
-                walk(child, path, text, paths);
+                walk(child, path, text, on_path);
                 path.truncate(len);
             }
         }
         Value::Array(items) => {
             for item in items {
-                walk(item, path, text, paths);
+                walk(item, path, text, on_path);
             }
         }
         Value::String(s) => {
