@@ -12,7 +12,11 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "toolchain"
 cargo --version
-rustup component list --installed 2>/dev/null | grep -qE '^(rustfmt|clippy)' || rustup component add rustfmt clippy
+if command -v rustup >/dev/null; then
+  for c in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
+  done
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

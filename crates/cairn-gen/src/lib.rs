@@ -31,14 +31,13 @@ mod json;
 mod rng;
 mod stories;
 mod unit;
-mod username;
 mod world;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-pub use username::event_history_username;
+pub use cairn_model::record::event_history_username;
 
 /// What to generate.
 #[derive(Debug, Clone)]
