@@ -9,7 +9,7 @@ use tantivy::TantivyDocument;
 use tantivy::schema::OwnedValue;
 use time::OffsetDateTime;
 
-use crate::schema::Fields;
+use crate::schema::{Fields, Source};
 
 /// A document ready for the writer, with what deduplication needs.
 #[derive(Debug)]
@@ -74,23 +74,11 @@ pub fn build(
     doc.add_date(hot("eventTime"), date(time));
     doc.add_date(hot("cairn.ingestTime"), date(ingested));
     doc.add_text(hot("cairn.object"), object);
-    for (path, name) in [
-        ("eventName", "eventName"),
-        ("eventSource", "eventSource"),
-        ("awsRegion", "awsRegion"),
-        ("userIdentity.type", "userIdentity.type"),
-        ("userIdentity.arn", "userIdentity.arn"),
-        ("userIdentity.userName", "userIdentity.userName"),
-        ("userIdentity.accessKeyId", "userIdentity.accessKeyId"),
-        ("userIdentity.principalId", "userIdentity.principalId"),
-        ("userIdentity.accountId", "userIdentity.accountId"),
-        ("userAgent", "userAgent"),
-        ("errorCode", "errorCode"),
-        ("eventType", "eventType"),
-        ("eventCategory", "eventCategory"),
-    ] {
-        if let Some(s) = get_str(v, path) {
-            doc.add_text(hot(name), s);
+    for (i, (path, _, _, source)) in crate::schema::HOT.iter().enumerate() {
+        if *source == Source::Path
+            && let Some(s) = get_str(v, path)
+        {
+            doc.add_text(fields.hot[i], s);
         }
     }
     if let Some(acct) = record::account(v).or(key_account) {

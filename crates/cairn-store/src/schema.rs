@@ -27,49 +27,108 @@ pub enum Kind {
     Ip,
 }
 
-/// The typed attributes: (query path, field name in the index, kind). The query path is how
-/// users write it (CloudTrail's JSON path, or a derived name); the text of every one of them is
+/// Where a typed attribute's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The string at this JSON path of the record.
+    Path,
+    /// Computed by the document builder (`crate::doc`): derived names, provenance, types other
+    /// than strings, arrays.
+    Computed,
+}
+
+/// The typed attributes: (query path, field name in the index, kind, source). The query path is
+/// how users write it (CloudTrail's JSON path, or a derived name); the text of every path is
 /// also in the JSON field, so phrase and token matches work there as for any other path.
-pub const HOT: &[(&str, &str, Kind)] = &[
-    ("eventTime", "eventTime", Kind::Date),
-    ("eventName", "eventName", Kind::Keyword),
-    ("eventSource", "eventSource", Kind::Keyword),
-    ("awsRegion", "awsRegion", Kind::Keyword),
-    ("recipientAccountId", "account", Kind::Keyword),
-    ("userIdentity.type", "userIdentity.type", Kind::Keyword),
-    ("userIdentity.arn", "userIdentity.arn", Kind::Keyword),
+pub const HOT: &[(&str, &str, Kind, Source)] = &[
+    ("eventTime", "eventTime", Kind::Date, Source::Computed),
+    ("eventName", "eventName", Kind::Keyword, Source::Path),
+    ("eventSource", "eventSource", Kind::Keyword, Source::Path),
+    ("awsRegion", "awsRegion", Kind::Keyword, Source::Path),
+    (
+        "recipientAccountId",
+        "account",
+        Kind::Keyword,
+        Source::Computed,
+    ),
+    (
+        "userIdentity.type",
+        "userIdentity.type",
+        Kind::Keyword,
+        Source::Path,
+    ),
+    (
+        "userIdentity.arn",
+        "userIdentity.arn",
+        Kind::Keyword,
+        Source::Path,
+    ),
     (
         "userIdentity.userName",
         "userIdentity.userName",
         Kind::Keyword,
+        Source::Path,
     ),
     (
         "userIdentity.accessKeyId",
         "userIdentity.accessKeyId",
         Kind::Keyword,
+        Source::Path,
     ),
     (
         "userIdentity.principalId",
         "userIdentity.principalId",
         Kind::Keyword,
+        Source::Path,
     ),
     (
         "userIdentity.accountId",
         "userIdentity.accountId",
         Kind::Keyword,
+        Source::Path,
     ),
-    ("sourceIPAddress", "sourceIPAddress", Kind::Keyword),
-    ("userAgent", "userAgent", Kind::Keyword),
-    ("errorCode", "errorCode", Kind::Keyword),
-    ("readOnly", "readOnly", Kind::Bool),
-    ("eventType", "eventType", Kind::Keyword),
-    ("eventCategory", "eventCategory", Kind::Keyword),
-    ("resources.type", "resources.type", Kind::Keyword),
-    ("resources.ARN", "resources.ARN", Kind::Keyword),
-    ("principal", "principal", Kind::Keyword),
-    ("username", "username", Kind::Keyword),
-    ("cairn.object", "cairn.object", Kind::Keyword),
-    ("cairn.ingestTime", "cairn.ingestTime", Kind::Date),
+    (
+        "sourceIPAddress",
+        "sourceIPAddress",
+        Kind::Keyword,
+        Source::Computed,
+    ),
+    ("userAgent", "userAgent", Kind::Keyword, Source::Path),
+    ("errorCode", "errorCode", Kind::Keyword, Source::Path),
+    ("readOnly", "readOnly", Kind::Bool, Source::Computed),
+    ("eventType", "eventType", Kind::Keyword, Source::Path),
+    (
+        "eventCategory",
+        "eventCategory",
+        Kind::Keyword,
+        Source::Path,
+    ),
+    (
+        "resources.type",
+        "resources.type",
+        Kind::Keyword,
+        Source::Computed,
+    ),
+    (
+        "resources.ARN",
+        "resources.ARN",
+        Kind::Keyword,
+        Source::Computed,
+    ),
+    ("principal", "principal", Kind::Keyword, Source::Computed),
+    ("username", "username", Kind::Keyword, Source::Computed),
+    (
+        "cairn.object",
+        "cairn.object",
+        Kind::Keyword,
+        Source::Computed,
+    ),
+    (
+        "cairn.ingestTime",
+        "cairn.ingestTime",
+        Kind::Date,
+        Source::Computed,
+    ),
 ];
 
 /// The fields of the index, resolved once.
@@ -123,7 +182,7 @@ impl Fields {
         let ip = b.add_ip_addr_field("ip", IpAddrOptions::default() | INDEXED | FAST);
         let eid = b.add_ip_addr_field("eid", IpAddrOptions::default() | FAST);
         let mut hot = Vec::new();
-        for (_, name, kind) in HOT {
+        for (_, name, kind, _) in HOT {
             let field = match kind {
                 Kind::Keyword => {
                     let mut opts = TextOptions::default()
@@ -162,7 +221,7 @@ impl Fields {
     /// The typed field for a query path, if it has one.
     pub fn hot(&self, path: &str) -> Option<(Field, Kind, &'static str)> {
         HOT.iter()
-            .position(|(p, _, _)| *p == path)
+            .position(|(p, _, _, _)| *p == path)
             .map(|i| (self.hot[i], HOT[i].2, HOT[i].1))
     }
 
@@ -170,7 +229,7 @@ impl Fields {
     pub fn hot_by_name(&self, name: &str) -> Field {
         let i = HOT
             .iter()
-            .position(|(_, n, _)| *n == name)
+            .position(|(_, n, _, _)| *n == name)
             .expect("known hot field");
         self.hot[i]
     }

@@ -299,43 +299,12 @@ fn top(dir: &Path, a: cli::TopArgs) -> Result<Outcome> {
             cairn_store::search::TOP_SCAN_LIMIT
         );
     }
+    let rows: Vec<Vec<serde_json::Value>> = values
+        .into_iter()
+        .map(|(k, c)| vec![c.into(), k.into()])
+        .collect();
     let mut out = stdout();
-    match a.format {
-        Format::Json => {
-            let v: Vec<_> = values
-                .iter()
-                .map(|(k, c)| serde_json::json!({"value": k, "count": c}))
-                .collect();
-            serde_json::to_writer_pretty(&mut out, &v)?;
-            writeln!(out)?;
-        }
-        Format::Jsonl => {
-            for (k, c) in &values {
-                writeln!(out, "{}", serde_json::json!({"value": k, "count": c}))?;
-            }
-        }
-        Format::Csv => {
-            writeln!(out, "value,count")?;
-            for (k, c) in &values {
-                writeln!(
-                    out,
-                    "{},{c}",
-                    if k.contains([',', '"']) {
-                        format!("\"{}\"", k.replace('"', "\"\""))
-                    } else {
-                        k.clone()
-                    }
-                )?;
-            }
-        }
-        Format::Table => {
-            let rows: Vec<Vec<String>> = values
-                .iter()
-                .map(|(k, c)| vec![c.to_string(), k.clone()])
-                .collect();
-            output::print_table(&mut out, &["COUNT".into(), a.field.to_uppercase()], &rows)?;
-        }
-    }
+    output::print_rows(&mut out, &["count", "value"], &rows, a.format)?;
     out.flush()?;
     Ok(Outcome::Ok)
 }
@@ -357,50 +326,31 @@ fn timeline(dir: &Path, a: cli::TimelineArgs) -> Result<Outcome> {
             .unwrap_or_default()
     };
     let mut out = stdout();
-    match a.format {
-        Format::Json => {
-            let v: Vec<_> = buckets
-                .iter()
-                .map(|(t, c)| serde_json::json!({"time": fmt(*t), "count": c}))
-                .collect();
-            serde_json::to_writer_pretty(&mut out, &v)?;
-            writeln!(out)?;
-        }
-        Format::Jsonl => {
-            for (t, c) in &buckets {
-                writeln!(out, "{}", serde_json::json!({"time": fmt(*t), "count": c}))?;
-            }
-        }
-        Format::Csv => {
-            writeln!(out, "time,count")?;
-            for (t, c) in &buckets {
-                writeln!(out, "{},{c}", fmt(*t))?;
-            }
-        }
-        Format::Table => {
-            if std::io::stdout().is_terminal() && !buckets.is_empty() {
-                let counts: Vec<u64> = buckets.iter().map(|(_, c)| *c).collect();
-                let width = output::terminal_width().unwrap_or(80).max(20);
-                // Fold buckets so the sparkline fits one line.
-                let per = counts.len().div_ceil(width);
-                let folded: Vec<u64> = counts.chunks(per).map(|c| c.iter().sum()).collect();
-                writeln!(out, "{}", output::sparkline(&folded))?;
-                writeln!(
-                    out,
-                    "{} .. {}  ({} per column, max {})\n",
-                    fmt(buckets[0].0),
-                    fmt(buckets[buckets.len() - 1].0),
-                    a.interval,
-                    human(folded.iter().copied().max().unwrap_or(0))
-                )?;
-            }
-            let rows: Vec<Vec<String>> = buckets
-                .iter()
-                .map(|(t, c)| vec![fmt(*t), c.to_string()])
-                .collect();
-            output::print_table(&mut out, &["TIME".into(), "COUNT".into()], &rows)?;
-        }
+    if a.format == Format::Table && std::io::stdout().is_terminal() && !buckets.is_empty() {
+        let counts: Vec<u64> = buckets.iter().map(|(_, c)| *c).collect();
+        let width = output::terminal_width().unwrap_or(80).max(20);
+        // Fold buckets so the sparkline fits one line.
+        let per = counts.len().div_ceil(width);
+        let folded: Vec<u64> = counts.chunks(per).map(|c| c.iter().sum()).collect();
+        writeln!(out, "{}", output::sparkline(&folded))?;
+        let step = if per == 1 {
+            a.interval.clone()
+        } else {
+            format!("{per} x {}", a.interval)
+        };
+        let max = human(folded.iter().copied().max().unwrap_or(0));
+        writeln!(
+            out,
+            "{} .. {}  ({step} per column, max {max})\n",
+            fmt(buckets[0].0),
+            fmt(buckets[buckets.len() - 1].0)
+        )?;
     }
+    let rows: Vec<Vec<serde_json::Value>> = buckets
+        .iter()
+        .map(|(t, c)| vec![fmt(*t).into(), (*c).into()])
+        .collect();
+    output::print_rows(&mut out, &["time", "count"], &rows, a.format)?;
     out.flush()?;
     Ok(Outcome::Ok)
 }

@@ -126,6 +126,55 @@ pub fn print_hits(
     Ok(())
 }
 
+/// Prints rows of named columns in a format (`top`, `timeline`): JSON objects, CSV, or a table.
+pub fn print_rows(
+    out: &mut impl Write,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+    format: Format,
+) -> io::Result<()> {
+    let object = |row: &Vec<Value>| -> serde_json::Map<String, Value> {
+        columns
+            .iter()
+            .map(|c| c.to_string())
+            .zip(row.iter().cloned())
+            .collect()
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match format {
+        Format::Json => {
+            let all: Vec<_> = rows.iter().map(object).collect();
+            serde_json::to_writer_pretty(&mut *out, &all)?;
+            writeln!(out)
+        }
+        Format::Jsonl => rows
+            .iter()
+            .try_for_each(|r| writeln!(out, "{}", Value::Object(object(r)))),
+        Format::Csv => {
+            writeln!(out, "{}", columns.join(","))?;
+            rows.iter().try_for_each(|r| {
+                writeln!(
+                    out,
+                    "{}",
+                    r.iter()
+                        .map(|v| csv_cell(&text(v)))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            })
+        }
+        Format::Table => {
+            let header: Vec<String> = columns.iter().map(|c| c.to_uppercase()).collect();
+            let cells: Vec<Vec<String>> =
+                rows.iter().map(|r| r.iter().map(text).collect()).collect();
+            print_table(out, &header, &cells)
+        }
+    }
+}
+
 fn csv_cell(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
