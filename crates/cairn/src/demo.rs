@@ -97,9 +97,10 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
         let compiled = store.compile(&q, TimeRange::default())?;
         let n = store.count(&compiled)?;
         writeln!(out, "\n{}. {}", i + 1, story.description)?;
+        let noun = if n == 1 { "event" } else { "events" };
         writeln!(
             out,
-            "   cairn --data-dir {d} search '{}'    # {} events",
+            "   cairn --data-dir {d} search '{}'    # {} {noun}",
             story.query,
             human(n)
         )?;
@@ -117,6 +118,15 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
         .and_then(|s| s.event_ids.first())
         .cloned()
         .unwrap_or_default();
+    // A CIDR search that matches: the /16 around the address of the first story's event.
+    let cidr = store
+        .get(&example_id)?
+        .and_then(|hit| {
+            let ip: std::net::Ipv4Addr = hit.record()["sourceIPAddress"].as_str()?.parse().ok()?;
+            let [a, b, _, _] = ip.octets();
+            Some(format!("{a}.{b}.0.0/16"))
+        })
+        .unwrap_or_else(|| "10.0.0.0/8".into());
     writeln!(
         out,
         "\nNext, try (or `export CAIRN_DATA={d}` and drop --data-dir):"
@@ -126,7 +136,7 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
         format!("cairn --data-dir {d} top principal 'errorCode:AccessDenied'"),
         format!("cairn --data-dir {d} timeline 'errorCode:*' --interval 6h"),
         format!("cairn --data-dir {d} lookup --event-name StopLogging"),
-        format!("cairn --data-dir {d} search 'sourceIPAddress:203.0.113.0/24' --since 7d"),
+        format!("cairn --data-dir {d} search 'sourceIPAddress:{cidr}' --since 7d"),
         format!("cairn --data-dir {d} show {example_id}"),
         format!("cairn --data-dir {d} stats"),
     ] {
