@@ -368,6 +368,26 @@ impl Store {
     }
 }
 
+/// Adds up per-segment counts.
+fn merge_counts<K, M>(fruits: Vec<M>) -> M
+where
+    M: Default + IntoIterator<Item = (K, u64)> + Extend<(K, u64)>,
+    K: Eq + std::hash::Hash + Ord,
+{
+    let mut all: Vec<(K, u64)> = fruits.into_iter().flatten().collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut merged: Vec<(K, u64)> = Vec::with_capacity(all.len());
+    for (k, v) in all {
+        match merged.last_mut() {
+            Some((last, total)) if *last == k => *total += v,
+            _ => merged.push((k, v)),
+        }
+    }
+    let mut out = M::default();
+    out.extend(merged);
+    out
+}
+
 fn top_n(counts: HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
     let mut v: Vec<_> = counts.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
@@ -423,13 +443,7 @@ impl Collector for KeywordCounts {
         &self,
         fruits: Vec<HashMap<String, u64>>,
     ) -> tantivy::Result<HashMap<String, u64>> {
-        let mut all = HashMap::new();
-        for f in fruits {
-            for (k, v) in f {
-                *all.entry(k).or_default() += v;
-            }
-        }
-        Ok(all)
+        Ok(merge_counts(fruits))
     }
 }
 
@@ -487,13 +501,7 @@ impl Collector for BoolCounts {
         &self,
         fruits: Vec<HashMap<String, u64>>,
     ) -> tantivy::Result<HashMap<String, u64>> {
-        let mut all = HashMap::new();
-        for f in fruits {
-            for (k, v) in f {
-                *all.entry(k).or_default() += v;
-            }
-        }
-        Ok(all)
+        Ok(merge_counts(fruits))
     }
 }
 
@@ -543,13 +551,7 @@ impl Collector for TimeBuckets {
     }
 
     fn merge_fruits(&self, fruits: Vec<BTreeMap<i64, u64>>) -> tantivy::Result<BTreeMap<i64, u64>> {
-        let mut all = BTreeMap::new();
-        for f in fruits {
-            for (k, v) in f {
-                *all.entry(k).or_default() += v;
-            }
-        }
-        Ok(all)
+        Ok(merge_counts(fruits))
     }
 }
 
