@@ -879,7 +879,7 @@ mod tests {
     #[test]
     fn record_errors_skip_only_that_record() {
         let input = format!(
-            "{{\"Records\":[{},{{\"eventTime\":\"2024-01-02T03:04:05Z\"}},7,{{\"eventID\":\"z\",\"eventTime\":\"yesterday\"}},{}]}}",
+            "{{\"Records\":[{},{{\"eventTime\":\"2024-01-02T03:04:05Z\"}},7,{{\"eventID\":\"z\",\"eventTime\":\"yesterday\"}},{{\"eventID\":\"y\"}},{}]}}",
             rec("a"),
             rec("b")
         );
@@ -888,9 +888,24 @@ mod tests {
         let kinds: Vec<_> = errs.iter().map(|e| e.reason()).collect();
         assert_eq!(
             kinds,
-            vec!["missing_field", "record_not_object", "invalid_record"]
+            vec![
+                "missing_field",
+                "record_not_object",
+                "invalid_record",
+                "missing_field"
+            ]
         );
         assert!(errs.iter().all(|e| !e.is_fatal()));
+        assert!(
+            errs[0].to_string().contains("has no eventID"),
+            "{}",
+            errs[0]
+        );
+        assert!(
+            errs[3].to_string().contains("has no eventTime"),
+            "{}",
+            errs[3]
+        );
     }
 
     #[test]
