@@ -225,6 +225,7 @@ fn run_hits(store: &Store, q: &Compiled, o: &cli::OutputArgs) -> Result<Outcome>
     } else {
         let hits = store.search(q, o.limit, 0)?;
         output::print_hits(&mut out, &hits, o.fields.as_deref(), o.format)?;
+        out.flush()?;
         if o.format == Format::Table && std::io::stdout().is_terminal() {
             let total = store.count(q)?;
             if total as usize > hits.len() {
