@@ -83,8 +83,8 @@ impl Lowerer {
     pub fn lower(&mut self, q: &Query) -> Result<Q, StoreError> {
         match q {
             Query::All => Ok(Box::new(AllQuery)),
-            Query::Term { field, value } => self.text_match(field.as_deref(), value, false),
-            Query::Phrase { field, text } => self.text_match(field.as_deref(), text, true),
+            Query::Term { field, value } => self.text_match(field.as_deref(), value),
+            Query::Phrase { field, text } => self.text_match(field.as_deref(), text),
             Query::Wildcard { field, pattern } => self.wildcard(field.as_deref(), pattern),
             Query::Exists { field } => Ok(self.exists(field)),
             Query::Range {
@@ -140,12 +140,7 @@ impl Lowerer {
         }
     }
 
-    fn text_match(
-        &mut self,
-        field: Option<&str>,
-        value: &str,
-        _quoted: bool,
-    ) -> Result<Q, StoreError> {
+    fn text_match(&mut self, field: Option<&str>, value: &str) -> Result<Q, StoreError> {
         let Some(field) = field else {
             let words = Self::tokens(&mut self.text, value);
             let terms: Vec<Term> = words
@@ -196,14 +191,11 @@ impl Lowerer {
                 ))),
                 _ => Err(err(format!("{field} is true or false, not \"{value}\""))),
             },
-            Some((f, _, _)) if path == "sourceIPAddress" => {
-                if let Some(q) = self.ip_match(value)? {
-                    return Ok(q);
-                }
-                // A service name (`ec2.amazonaws.com`) or a list: match its words.
-                let _ = f;
-                Ok(self.json_text(path, value))
-            }
+            // An IP or CIDR; otherwise a service name (`ec2.amazonaws.com`) or a list: its words.
+            Some(_) if path == "sourceIPAddress" => match self.ip_match(value)? {
+                Some(q) => Ok(q),
+                None => Ok(self.json_text(path, value)),
+            },
             Some((f, Kind::Keyword, _)) if DERIVED.contains(&path) => {
                 let t = Self::tokens(&mut self.keyword, value);
                 Ok(Self::sequence(
@@ -303,7 +295,7 @@ impl Lowerer {
             Some((f, Kind::Keyword, _)) => Ok(Box::new(
                 RegexQuery::from_pattern(&regex, f).map_err(|e| err(e.to_string()))?,
             )),
-            Some((_, Kind::Date | Kind::Bool | Kind::Ip, _)) => Err(err(format!(
+            Some((_, Kind::Date | Kind::Bool, _)) => Err(err(format!(
                 "wildcards do not apply to {field}; use a range such as {field}:[2024-01-01 TO 2024-01-31]"
             ))),
             None => {

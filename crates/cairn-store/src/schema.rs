@@ -24,7 +24,6 @@ pub enum Kind {
     Keyword,
     Date,
     Bool,
-    Ip,
 }
 
 /// Where a typed attribute's value comes from.
@@ -202,7 +201,6 @@ impl Fields {
                         .set_precision(DateTimePrecision::Seconds),
                 ),
                 Kind::Bool => b.add_bool_field(name, NumericOptions::default() | INDEXED | FAST),
-                Kind::Ip => b.add_ip_addr_field(name, IpAddrOptions::default() | INDEXED | FAST),
             };
             hot.push(field);
         }
