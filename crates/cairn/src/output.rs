@@ -64,14 +64,15 @@ pub fn print_hits(
             for (i, hit) in hits.iter().enumerate() {
                 if fields.is_some() {
                     let rec = hit.record();
-                    let obj: serde_json::Map<String, Value> = columns
+                    let values: Vec<Value> = columns
                         .iter()
-                        .map(|(h, f)| (h.clone(), Value::String(field_value(&rec, hit, f))))
+                        .map(|(_, f)| Value::String(field_value(&rec, hit, f)))
                         .collect();
+                    let obj = ordered_object(columns.iter().map(|(h, _)| h.as_str()), &values);
                     let text = if one_line {
-                        serde_json::to_string(&obj)?
+                        obj
                     } else {
-                        serde_json::to_string_pretty(&obj)?
+                        pretty(obj.as_bytes(), 1)
                     };
                     out.write_all(text.as_bytes())?;
                 } else if one_line {
@@ -133,26 +134,23 @@ pub fn print_rows(
     rows: &[Vec<Value>],
     format: Format,
 ) -> io::Result<()> {
-    let object = |row: &Vec<Value>| -> serde_json::Map<String, Value> {
-        columns
-            .iter()
-            .map(|c| c.to_string())
-            .zip(row.iter().cloned())
-            .collect()
-    };
+    let object = |row: &Vec<Value>| ordered_object(columns.iter().copied(), row);
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
     match format {
         Format::Json => {
-            let all: Vec<_> = rows.iter().map(object).collect();
-            serde_json::to_writer_pretty(&mut *out, &all)?;
-            writeln!(out)
+            let all: Vec<String> = rows
+                .iter()
+                .map(|r| pretty(object(r).as_bytes(), 1))
+                .collect();
+            if all.is_empty() {
+                return writeln!(out, "[]");
+            }
+            writeln!(out, "[\n{}\n]", all.join(",\n"))
         }
-        Format::Jsonl => rows
-            .iter()
-            .try_for_each(|r| writeln!(out, "{}", Value::Object(object(r)))),
+        Format::Jsonl => rows.iter().try_for_each(|r| writeln!(out, "{}", object(r))),
         Format::Csv => {
             writeln!(out, "{}", columns.join(","))?;
             rows.iter().try_for_each(|r| {
@@ -173,6 +171,15 @@ pub fn print_rows(
             print_table(out, &header, &cells)
         }
     }
+}
+
+/// A JSON object with its keys in the given order (a `serde_json::Map` would sort them).
+fn ordered_object<'a>(keys: impl Iterator<Item = &'a str>, values: &[Value]) -> String {
+    let parts: Vec<String> = keys
+        .zip(values)
+        .map(|(k, v)| format!("{}:{v}", Value::String(k.to_string())))
+        .collect();
+    format!("{{{}}}", parts.join(","))
 }
 
 fn csv_cell(s: &str) -> String {
