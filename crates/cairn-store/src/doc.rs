@@ -69,11 +69,11 @@ pub fn build(
     } = event;
     let mut doc = TantivyDocument::new();
     let v = &value;
-    let hot = |name: &str| fields.hot_by_name(name);
+    let c = &fields.computed;
 
-    doc.add_date(hot("eventTime"), date(time));
-    doc.add_date(hot("cairn.ingestTime"), date(ingested));
-    doc.add_text(hot("cairn.object"), object);
+    doc.add_date(c.event_time, date(time));
+    doc.add_date(c.ingest_time, date(ingested));
+    doc.add_text(c.object, object);
     for (i, (path, _, _, source)) in crate::schema::HOT.iter().enumerate() {
         if *source == Source::Path
             && let Some(s) = get_str(v, path)
@@ -82,34 +82,34 @@ pub fn build(
         }
     }
     if let Some(acct) = record::account(v).or(key_account) {
-        doc.add_text(hot("account"), acct);
+        doc.add_text(c.account, acct);
     }
     if let Some(ip) = get_str(v, "sourceIPAddress") {
-        doc.add_text(hot("sourceIPAddress"), ip);
+        doc.add_text(c.source_ip, ip);
         if let Ok(addr) = ip.trim().parse::<IpAddr>() {
             doc.add_ip_addr(fields.ip, to_v6(addr));
         }
     }
     match v.get("readOnly") {
-        Some(Value::Bool(b)) => doc.add_bool(hot("readOnly"), *b),
+        Some(Value::Bool(b)) => doc.add_bool(c.read_only, *b),
         Some(Value::String(s)) if s == "true" || s == "false" => {
-            doc.add_bool(hot("readOnly"), s == "true")
+            doc.add_bool(c.read_only, s == "true")
         }
         _ => {}
     }
     for (typ, arn) in record::resources(v) {
         if let Some(t) = typ {
-            doc.add_text(hot("resources.type"), t);
+            doc.add_text(c.resource_type, t);
         }
         if let Some(a) = arn {
-            doc.add_text(hot("resources.ARN"), a);
+            doc.add_text(c.resource_arn, a);
         }
     }
     if let Some(p) = record::principal(v) {
-        doc.add_text(hot("principal"), &p);
+        doc.add_text(c.principal, &p);
     }
     if let Some(u) = record::event_history_username(v) {
-        doc.add_text(hot("username"), &u);
+        doc.add_text(c.username, &u);
     }
 
     let mut text = String::with_capacity(raw.len());

@@ -149,6 +149,24 @@ pub struct Fields {
     pub eid: Field,
     /// Typed attributes, in the order of [`HOT`].
     pub hot: Vec<Field>,
+    /// The typed attributes the document builder fills itself, resolved once rather than
+    /// looked up by name for every event.
+    pub computed: Computed,
+}
+
+/// Typed fields with [`Source::Computed`] values.
+#[derive(Debug, Clone, Copy)]
+pub struct Computed {
+    pub event_time: Field,
+    pub ingest_time: Field,
+    pub object: Field,
+    pub account: Field,
+    pub source_ip: Field,
+    pub read_only: Field,
+    pub resource_type: Field,
+    pub resource_arn: Field,
+    pub principal: Field,
+    pub username: Field,
 }
 
 impl Fields {
@@ -212,6 +230,18 @@ impl Fields {
             raw,
             ip,
             eid,
+            computed: Computed {
+                event_time: by_name(&hot, "eventTime"),
+                ingest_time: by_name(&hot, "cairn.ingestTime"),
+                object: by_name(&hot, "cairn.object"),
+                account: by_name(&hot, "account"),
+                source_ip: by_name(&hot, "sourceIPAddress"),
+                read_only: by_name(&hot, "readOnly"),
+                resource_type: by_name(&hot, "resources.type"),
+                resource_arn: by_name(&hot, "resources.ARN"),
+                principal: by_name(&hot, "principal"),
+                username: by_name(&hot, "username"),
+            },
             hot,
         }
     }
@@ -225,12 +255,16 @@ impl Fields {
 
     /// The typed field by its index name.
     pub fn hot_by_name(&self, name: &str) -> Field {
-        let i = HOT
-            .iter()
-            .position(|(_, n, _, _)| *n == name)
-            .expect("known hot field");
-        self.hot[i]
+        by_name(&self.hot, name)
     }
+}
+
+fn by_name(hot: &[Field], name: &str) -> Field {
+    let i = HOT
+        .iter()
+        .position(|(_, n, _, _)| *n == name)
+        .expect("known hot field");
+    hot[i]
 }
 
 /// Registers cairn's tokenizers on an index.
