@@ -78,6 +78,29 @@ pub struct LimitArgs {
     pub max_records: u64,
 }
 
+const DEFAULT_MEMORY_MIB: usize = 384;
+const DEFAULT_COMMIT_EVERY: u64 = 1_000_000;
+
+impl IngestArgs {
+    /// The settings `cairn ingest PATH...` gets with no other flag (for the demo).
+    pub fn defaults(paths: Vec<PathBuf>) -> IngestArgs {
+        let l = cairn_model::Limits::default();
+        IngestArgs {
+            paths,
+            threads: None,
+            memory_mib: DEFAULT_MEMORY_MIB,
+            no_wait: false,
+            format: SummaryFormat::Text,
+            commit_every: DEFAULT_COMMIT_EVERY,
+            limits: LimitArgs {
+                max_object_bytes: l.max_object_bytes,
+                max_record_bytes: l.max_record_bytes,
+                max_records: l.max_records,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct IngestArgs {
     /// Files or directories to read; `-` reads standard input.
@@ -87,7 +110,7 @@ pub struct IngestArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Index writer memory budget in MiB.
-    #[arg(long, default_value_t = 384, value_name = "MIB")]
+    #[arg(long, default_value_t = DEFAULT_MEMORY_MIB, value_name = "MIB")]
     pub memory_mib: usize,
     /// Fail at once instead of waiting when another process is writing the store.
     #[arg(long)]
@@ -96,7 +119,7 @@ pub struct IngestArgs {
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
     /// Commit every N events (tests use small values to crash between commits).
-    #[arg(long, default_value_t = 1_000_000, value_name = "N", hide = true)]
+    #[arg(long, default_value_t = DEFAULT_COMMIT_EVERY, value_name = "N", hide = true)]
     pub commit_every: u64,
     #[command(flatten)]
     pub limits: LimitArgs,

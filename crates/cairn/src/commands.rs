@@ -416,16 +416,19 @@ pub fn print_stats(
 
 // --- generate ---------------------------------------------------------------------------------
 
+/// The start of the hour `t` is in: generated trails end there by default.
+pub fn hour_start(t: OffsetDateTime) -> OffsetDateTime {
+    let secs = t.unix_timestamp();
+    OffsetDateTime::from_unix_timestamp(secs - secs.rem_euclid(3600)).unwrap_or(t)
+}
+
 fn generate(a: cli::GenerateArgs) -> Result<Outcome> {
     let now = OffsetDateTime::now_utc();
     let end = match &a.end {
         Some(e) => {
             cairn_query::time::parse_instant(e, now).map_err(|e| UsageError(e.to_string()))?
         }
-        None => now
-            .replace_minute(0)?
-            .replace_second(0)?
-            .replace_nanosecond(0)?,
+        None => hour_start(now),
     };
     let mut cfg = cairn_gen::GenConfig::new(&a.out);
     cfg.events = a.events;

@@ -8,7 +8,7 @@ use cairn_store::search::TimeRange;
 use time::OffsetDateTime;
 
 use crate::Outcome;
-use crate::cli::{self, Format, IngestArgs, LimitArgs, SummaryFormat};
+use crate::cli::{self, Format, IngestArgs};
 use crate::commands::{ingest_paths, print_stats, print_summary};
 use crate::output::{self, human};
 
@@ -34,10 +34,7 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
         cfg.days = 7;
         cfg.seed = a.seed;
         cfg.org = Some("o-cairndemo42".into());
-        cfg.end = now
-            .replace_minute(0)?
-            .replace_second(0)?
-            .replace_nanosecond(0)?;
+        cfg.end = crate::commands::hour_start(now);
         cfg.stories = true;
         writeln!(
             out,
@@ -59,19 +56,7 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
 
     writeln!(out, "Ingesting {} ...", trail.join("AWSLogs").display())?;
     out.flush()?;
-    let args = IngestArgs {
-        paths: vec![trail.join("AWSLogs")],
-        threads: None,
-        memory_mib: 384,
-        no_wait: false,
-        format: SummaryFormat::Text,
-        commit_every: 1_000_000,
-        limits: LimitArgs {
-            max_object_bytes: cairn_model::Limits::default().max_object_bytes,
-            max_record_bytes: cairn_model::Limits::default().max_record_bytes,
-            max_records: cairn_model::Limits::default().max_records,
-        },
-    };
+    let args = IngestArgs::defaults(vec![trail.join("AWSLogs")]);
     let report = ingest_paths(&data, &args, quiet)?;
     print_summary(&mut out, &report)?;
 
