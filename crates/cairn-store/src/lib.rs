@@ -311,9 +311,9 @@ impl Writer<'_> {
     }
 
     /// Commits. Merges still running are left to the next writer unless more than
-    /// [`MAX_SEGMENTS_LEFT`] segments remain: waiting for them adds a quarter to the ingest
-    /// time of a million events and maps every segment into memory (measured: peak RSS 1.29 GiB
-    /// with the wait, 0.69 GiB without), while search is as fast over a dozen segments. The
+    /// [`MAX_SEGMENTS_LEFT`] segments remain: on a million events, waiting was the last ~25 s
+    /// of the run and mapped the index into memory (peak RSS 1.29 GiB with the wait, 0.69 GiB
+    /// without; BENCHMARKS.md), while search stays as fast over a dozen segments. The
     /// files of an abandoned merge are removed when the index is next opened for writing.
     pub fn finish(mut self) -> Result<(), StoreError> {
         self.commit()?;
