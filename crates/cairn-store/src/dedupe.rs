@@ -9,9 +9,9 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 
-use tantivy::collector::DocSetCollector;
+use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::RangeQuery;
-use tantivy::{Searcher, Term};
+use tantivy::{Searcher, SegmentReader, Term};
 
 use crate::StoreError;
 use crate::schema::Fields;
@@ -68,19 +68,48 @@ fn load_day(searcher: &Searcher, fields: &Fields, day: i32) -> Result<HashSet<u1
         Bound::Included(term(start)),
         Bound::Excluded(term(start + 86_400)),
     );
-    let docs = searcher.search(&query, &DocSetCollector)?;
-    let mut by_segment: HashMap<u32, Vec<u32>> = HashMap::new();
-    for d in docs {
-        by_segment.entry(d.segment_ord).or_default().push(d.doc_id);
+    let known = searcher.search(&query, &EventIds)?;
+    Ok(known)
+}
+
+/// Collects the `eid` column of matching documents, segment by segment.
+struct EventIds;
+
+struct SegmentIds {
+    column: tantivy::columnar::Column<std::net::Ipv6Addr>,
+    ids: HashSet<u128>,
+}
+
+impl Collector for EventIds {
+    type Fruit = HashSet<u128>;
+    type Child = SegmentIds;
+
+    fn for_segment(&self, _ord: u32, seg: &SegmentReader) -> tantivy::Result<SegmentIds> {
+        Ok(SegmentIds {
+            column: seg.fast_fields().ip_addr("eid")?,
+            ids: HashSet::new(),
+        })
     }
-    let mut known = HashSet::new();
-    for (seg, ids) in by_segment {
-        let column = searcher.segment_reader(seg).fast_fields().ip_addr("eid")?;
-        for doc in ids {
-            if let Some(ip) = column.first(doc) {
-                known.insert(u128::from(ip));
-            }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<HashSet<u128>>) -> tantivy::Result<HashSet<u128>> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for SegmentIds {
+    type Fruit = HashSet<u128>;
+
+    fn collect(&mut self, doc: u32, _score: f32) {
+        if let Some(ip) = self.column.first(doc) {
+            self.ids.insert(u128::from(ip));
         }
     }
-    Ok(known)
+
+    fn harvest(self) -> HashSet<u128> {
+        self.ids
+    }
 }
