@@ -1054,7 +1054,8 @@ mod tests {
 
     #[test]
     fn streams_without_holding_the_file() {
-        // 20,000 records through a 64 KiB window: the scanner's buffer never grows.
+        // 20,000 records from a reader that makes them one at a time, as they are asked for:
+        // decoding needs no file in memory, only the stream.
         struct Gen {
             n: usize,
             i: usize,
