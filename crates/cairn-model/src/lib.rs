@@ -1,16 +1,19 @@
 //! The CloudTrail data model: what an S3 key says ([`key`]), how an object's bytes become
-//! events ([`decode`]), and the attributes derived from a record ([`record`]).
+//! events ([`decode`]), the attributes derived from a record ([`record`]), and what an SQS
+//! notification names ([`notify`]).
 //!
 //! This crate knows nothing of I/O runtimes or of the index: it turns bytes and keys into
 //! values, and names precisely what is wrong with input it cannot use.
 
 pub mod decode;
 pub mod key;
+pub mod notify;
 pub mod object;
 pub mod record;
 
 pub use decode::{Event, Limits, Records, parse_event};
 pub use key::{KeyInfo, ObjectKind, Route, route};
+pub use notify::{Notification, NotifiedObject, NotifyError, Shape, decode_s3_event_key};
 pub use object::{Object, ObjectMeta};
 
 /// What can be wrong with an object or one of its records.

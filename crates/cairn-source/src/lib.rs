@@ -2,7 +2,12 @@
 //!
 //! A [`Source`] lists [`Object`]s; the store reads them through the [`Object`] trait of
 //! `cairn-model` and never learns where the bytes came from. This crate holds the local source
-//! (files, directories walked recursively, stdin); S3 and SQS sources join it here.
+//! (files, directories walked recursively, stdin), the S3 source ([`s3`]) and the SQS
+//! follower ([`sqs`]).
+
+pub mod aws;
+pub mod s3;
+pub mod sqs;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -20,6 +25,21 @@ pub enum SourceError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot list {url}: {reason}")]
+    List { url: String, reason: String },
+    #[error("{path}: unreadable state: {reason}")]
+    State { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Aws(String),
+}
+
+impl SourceError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> SourceError {
+        SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 /// What a source found to read, and what it passed over (by reason).

@@ -19,6 +19,8 @@ pub struct EventDoc {
     /// Days since the Unix epoch of `eventTime`: duplicates share their `eventTime`, so the
     /// dedupe cache is partitioned by day.
     pub day: i32,
+    /// `eventTime` in Unix seconds.
+    pub time: i64,
     pub doc: TantivyDocument,
 }
 
@@ -126,7 +128,12 @@ pub fn build(
         doc.add_field_value(fields.json, &OwnedValue::from(map));
     }
     let day = (time.unix_timestamp().div_euclid(86_400)) as i32;
-    EventDoc { eid, day, doc }
+    EventDoc {
+        eid,
+        day,
+        time: time.unix_timestamp(),
+        doc,
+    }
 }
 
 /// IPv4 addresses are indexed as IPv4-mapped IPv6, as tantivy stores all IPs.

@@ -28,8 +28,11 @@ use crate::{LockWait, Store, StoreError};
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
     pub limits: Limits,
-    /// Decode workers (and index writer threads).
+    /// Index writer threads, and decode workers unless `decoders` is set.
     pub threads: usize,
+    /// Decode workers, each reading one object at a time: more than the cores when objects
+    /// come over the network, so that fetches overlap.
+    pub decoders: Option<usize>,
     /// Bytes the index writer may buffer before flushing a segment (all threads together).
     pub memory_budget: usize,
     pub commit_every: u64,
@@ -45,6 +48,7 @@ impl Default for IngestOptions {
         IngestOptions {
             limits: Limits::default(),
             threads,
+            decoders: None,
             memory_budget: 384 << 20,
             commit_every: 1_000_000,
             commit_interval: Duration::from_secs(30),
@@ -91,8 +95,28 @@ pub struct IngestReport {
     /// Records skipped, by reason.
     pub records_failed: BTreeMap<String, u64>,
     pub bytes_read: u64,
+    /// S3 listing work (ListObjectsV2 requests and keys returned), which an incremental run
+    /// keeps proportional to what is new.
+    pub list_requests: u64,
+    pub keys_listed: u64,
     pub elapsed_seconds: f64,
     pub failures: Vec<Failure>,
+    /// Every object offered that holds events, and whether it is now completely in the store
+    /// (read now or by an earlier run): what a follower needs to acknowledge notifications.
+    #[serde(skip)]
+    pub outcomes: Vec<(String, bool)>,
+    /// Per (account, region) read this run: for live gauges.
+    #[serde(skip)]
+    pub partitions: BTreeMap<(String, String), PartitionSeen>,
+}
+
+/// The newest event and delivery of one account and region in a run, Unix seconds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PartitionSeen {
+    pub newest: i64,
+    pub delivered: i64,
+    /// The largest delivery lag of an event read.
+    pub lag_max: i64,
 }
 
 impl IngestReport {
@@ -122,6 +146,17 @@ struct ObjStats {
     events: u64,
     duplicates: u64,
     errors: Vec<String>,
+    newest: Option<i64>,
+    oldest: Option<i64>,
+    lag: Vec<u32>,
+}
+
+/// What an object's key says, kept for its ledger entry.
+#[derive(Clone, Default)]
+struct Origin {
+    account: Option<String>,
+    region: Option<String>,
+    delivered: Option<i64>,
 }
 
 /// Ingests `objects` into `store`.
@@ -142,16 +177,22 @@ pub fn ingest(
     let mut work = Vec::new();
     for o in objects {
         let meta = o.meta();
-        let account = match route(&meta.key) {
+        let origin = match route(&meta.key) {
             Route::CloudTrail(k) if k.kind == ObjectKind::Digest => {
+                report.outcomes.push((meta.location.clone(), true));
                 *report
                     .objects_skipped
                     .entry("digest file".into())
                     .or_default() += 1;
                 continue;
             }
-            Route::CloudTrail(k) => Some(k.account),
+            Route::CloudTrail(k) => Origin {
+                account: Some(k.account),
+                region: Some(k.region),
+                delivered: k.delivered.map(|t| t.unix_timestamp()),
+            },
             Route::Skip { reason } => {
+                report.outcomes.push((meta.location.clone(), true));
                 tracing::debug!(object = %meta.location, %reason, "skipped");
                 *report
                     .objects_skipped
@@ -159,13 +200,14 @@ pub fn ingest(
                     .or_default() += 1;
                 continue;
             }
-            Route::Loose => None,
+            Route::Loose => Origin::default(),
         };
         if writer.ledger().is_done(&meta.location, &meta.version) {
             report.objects_unchanged += 1;
+            report.outcomes.push((meta.location.clone(), true));
             continue;
         }
-        work.push((o, account));
+        work.push((o, origin));
     }
     progress
         .objects_total
@@ -175,6 +217,8 @@ pub fn ingest(
         Ordering::Relaxed,
     );
     let metas: Vec<_> = work.iter().map(|(o, _)| o.meta().clone()).collect();
+    let origins: Vec<Origin> = work.iter().map(|(_, k)| k.clone()).collect();
+    let work: Vec<_> = work.into_iter().map(|(o, k)| (o, k.account)).collect();
 
     let ingested = OffsetDateTime::now_utc();
     let fields = store.fields().clone();
@@ -192,7 +236,7 @@ pub fn ingest(
                 }
             }
         });
-        for _ in 0..opts.threads.max(1) {
+        for _ in 0..opts.decoders.unwrap_or(opts.threads).max(1) {
             let work_rx = work_rx.clone();
             let tx = tx.clone();
             let fields = &fields;
@@ -225,7 +269,13 @@ pub fn ingest(
                 match msg {
                     Msg::Events(obj, docs) => {
                         let st = stats.entry(obj).or_default();
+                        let delivered = origins[obj].delivered;
                         for d in docs {
+                            st.newest = Some(st.newest.map_or(d.time, |t| t.max(d.time)));
+                            st.oldest = Some(st.oldest.map_or(d.time, |t| t.min(d.time)));
+                            if let Some(at) = delivered {
+                                crate::health::count_lag(&mut st.lag, at - d.time);
+                            }
                             if writer.add(d)? {
                                 st.events += 1;
                                 progress.events.fetch_add(1, Ordering::Relaxed);
@@ -262,6 +312,19 @@ pub fn ingest(
                         } else {
                             Status::Failed
                         };
+                        report
+                            .outcomes
+                            .push((meta.location.clone(), status == Status::Ok));
+                        let o = &origins[obj];
+                        if let (Some(a), Some(r), Some(newest)) = (&o.account, &o.region, st.newest)
+                        {
+                            let p = report.partitions.entry((a.clone(), r.clone())).or_default();
+                            p.newest = p.newest.max(newest);
+                            if let (Some(d), Some(old)) = (o.delivered, st.oldest) {
+                                p.delivered = p.delivered.max(d);
+                                p.lag_max = p.lag_max.max(d - old);
+                            }
+                        }
                         if status == Status::Failed {
                             report.objects_failed += 1;
                             for e in &errors {
@@ -281,6 +344,12 @@ pub fn ingest(
                             duplicates: st.duplicates,
                             errors,
                             at: ingested.unix_timestamp(),
+                            account: origins[obj].account.clone(),
+                            region: origins[obj].region.clone(),
+                            delivered: origins[obj].delivered,
+                            newest: st.newest,
+                            oldest: st.oldest,
+                            lag: st.lag,
                         });
                     }
                 }

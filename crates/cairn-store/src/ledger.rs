@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::StoreError;
 
 /// What happened to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    #[default]
     /// Every record was read (duplicates dropped count as read).
     Ok,
     /// Some or all of it could not be read; retried by the next run.
@@ -26,7 +27,7 @@ pub enum Status {
 }
 
 /// One ledger line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Entry {
     /// `s3://bucket/key`, or the path as given.
     pub object: String,
@@ -41,6 +42,23 @@ pub struct Entry {
     pub errors: Vec<String>,
     /// Unix seconds.
     pub at: i64,
+    /// Where the object's key says its events come from, and when it was delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Delivery time in the file name, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered: Option<i64>,
+    /// Newest and oldest `eventTime` read from it, Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest: Option<i64>,
+    /// Delivery lag of its events (delivered minus `eventTime`), counted per
+    /// [`crate::health::LAG_BUCKETS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lag: Vec<u32>,
 }
 
 /// The ledger, loaded, and open for appending.
@@ -141,6 +159,7 @@ mod tests {
             duplicates: 0,
             errors: vec![],
             at: 0,
+            ..Entry::default()
         }
     }
 

@@ -14,6 +14,7 @@
 
 pub mod dedupe;
 pub mod doc;
+pub mod health;
 pub mod ingest;
 pub mod ledger;
 pub mod lower;

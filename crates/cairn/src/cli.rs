@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub const DEFAULT_DATA_DIR: &str = "./cairn-data";
+
 /// cairn: ingest, search and watch AWS CloudTrail logs.
 #[derive(Debug, Parser)]
 #[command(name = "cairn", version, about, max_term_width = 100)]
@@ -13,7 +15,7 @@ pub struct Cli {
         long,
         global = true,
         env = "CAIRN_DATA",
-        default_value = "./cairn-data"
+        default_value = DEFAULT_DATA_DIR
     )]
     pub data_dir: PathBuf,
 
@@ -25,13 +27,18 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Configuration file (sources, AWS settings); `./cairn.toml` is read when it exists.
+    #[arg(long, global = true, env = "CAIRN_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Read CloudTrail files (directories recursively, files, `-` for stdin) into the store.
+    /// Read CloudTrail logs into the store: files and directories, `-` for stdin,
+    /// `s3://BUCKET[/PREFIX]`, or (with --follow) an SQS queue of notifications.
     Ingest(IngestArgs),
     /// Search events with a Lucene/Loggly-style query, newest first.
     Search(SearchArgs),
@@ -49,6 +56,110 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Generate a trail with planted stories, ingest it, and show how to find them.
     Demo(DemoArgs),
+    /// Pipeline health per account and region: deliveries, lag, gaps, errors, backlog.
+    Health(HealthArgs),
+    /// Nagios-style checks: one status line, performance data, exit 0/1/2/3.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// The configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Parse and validate the configuration; name the line of each error.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Events matching a query in a recent window must keep arriving (a canary).
+    Count(CheckCountArgs),
+    /// How old the newest ingested event is, per account and region.
+    Lag(CheckLagArgs),
+    /// CloudTrail's own view of a trail (GetTrailStatus): logging on, deliveries working.
+    Trail(CheckTrailArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckCountArgs {
+    #[arg(long, default_value = "")]
+    pub query: String,
+    /// The window counted, ending now.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub window: String,
+    /// Leave out the newest DURATION (events still being delivered).
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub delay: String,
+    #[arg(long, value_name = "N")]
+    pub warn_below: Option<u64>,
+    #[arg(long, value_name = "N")]
+    pub crit_below: Option<u64>,
+    #[arg(long, value_name = "N")]
+    pub warn_above: Option<u64>,
+    #[arg(long, value_name = "N")]
+    pub crit_above: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckLagArgs {
+    #[arg(long, value_name = "DURATION")]
+    pub warn: String,
+    #[arg(long, value_name = "DURATION")]
+    pub crit: String,
+    /// Only these accounts (repeat or comma-separate).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub account: Vec<String>,
+    /// Only these CloudTrail regions.
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    pub region: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckTrailArgs {
+    /// Trail name or ARN.
+    #[arg(long)]
+    pub name: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The trail's home region (the API region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Deliveries in this window are looked at.
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub window: String,
+    /// No delivery for longer than this is a gap.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub gap: String,
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub account: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    pub region: Vec<String>,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
+
+/// Where and as whom to call AWS (the standard credential chain fills in the rest).
+#[derive(Debug, Args, Clone, Default)]
+pub struct AwsArgs {
+    /// A profile of the shared AWS config files.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Any S3/SQS-compatible endpoint (path-style S3 addressing is used with it).
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// A role to assume, for a bucket or queue in another account.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Attempts per AWS request (throttling, 5xx and dropped connections are retried with
+    /// backoff and jitter).
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -80,13 +191,32 @@ pub struct LimitArgs {
 
 const DEFAULT_MEMORY_MIB: usize = 384;
 const DEFAULT_COMMIT_EVERY: u64 = 1_000_000;
+const DEFAULT_CONCURRENCY: usize = 16;
 
 impl IngestArgs {
     /// The settings `cairn ingest PATH...` gets with no other flag (for the demo).
     pub fn defaults(paths: Vec<PathBuf>) -> IngestArgs {
         let l = cairn_model::Limits::default();
         IngestArgs {
-            paths,
+            inputs: paths
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
+            follow: false,
+            interval: "60s".into(),
+            account: vec![],
+            region: vec![],
+            time: TimeArgs {
+                since: None,
+                from: None,
+                to: None,
+            },
+            aws: AwsArgs::default(),
+            aws_region: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            lookback: "1h".into(),
+            metrics_addr: None,
+            batch: 100,
             threads: None,
             memory_mib: DEFAULT_MEMORY_MIB,
             no_wait: false,
@@ -103,9 +233,43 @@ impl IngestArgs {
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Files or directories to read; `-` reads standard input.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    /// What to read: files or directories, `-` for standard input, `s3://BUCKET[/PREFIX]`,
+    /// `sqs://QUEUE_URL` or a queue's https URL (with --follow). Without any, the sources of
+    /// the configuration file.
+    #[arg(value_name = "SOURCE")]
+    pub inputs: Vec<String>,
+    /// Keep going: follow a queue, or list S3 prefixes and directories every --interval.
+    #[arg(long)]
+    pub follow: bool,
+    /// How often --follow lists an S3 prefix or a directory.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub interval: String,
+    /// Only these accounts (S3 listing; repeat or comma-separate).
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub account: Vec<String>,
+    /// Only these CloudTrail regions (S3 listing).
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    pub region: Vec<String>,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The AWS API region (the bucket's or the queue's); --region filters CloudTrail regions.
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    pub aws_region: Option<String>,
+    /// Objects fetched from S3 at once.
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_name = "N")]
+    pub concurrency: usize,
+    /// How far behind each partition's watermark an incremental S3 listing looks again, for
+    /// files that arrive late with older names.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub lookback: String,
+    /// Serve Prometheus metrics on this address while following (e.g. 127.0.0.1:9464).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Queue messages gathered into one commit.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub batch: usize,
     /// Decode threads (default: every core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

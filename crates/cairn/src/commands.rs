@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use cairn_source::{LocalSource, Source};
 use cairn_store::search::{Compiled, Lookup, TimeRange};
-use cairn_store::{IngestOptions, IngestReport, LockWait, Progress, Store};
+use cairn_store::{IngestReport, Progress, Store};
 use time::OffsetDateTime;
 
 use crate::cli::{self, Command, Format, SummaryFormat};
@@ -17,9 +17,30 @@ use crate::output::{self, human};
 use crate::{Outcome, UsageError};
 
 pub fn run(cli: cli::Cli) -> Result<Outcome> {
-    let dir = cli.data_dir.as_path();
+    let config = if matches!(cli.command, Command::Config(_)) {
+        None
+    } else {
+        crate::config::load(cli.config.as_deref()).map_err(|e| UsageError(e.to_string()))?
+    };
+    // The configured data directory stands in for the default, not for a flag or CAIRN_DATA.
+    let configured = config.as_ref().and_then(|c| c.config.data_dir.clone());
+    let dir = match configured {
+        Some(d)
+            if cli.data_dir == Path::new(cli::DEFAULT_DATA_DIR)
+                && std::env::var_os("CAIRN_DATA").is_none() =>
+        {
+            d
+        }
+        _ => cli.data_dir.clone(),
+    };
+    let dir = dir.as_path();
     match cli.command {
-        Command::Ingest(a) => ingest(dir, a),
+        Command::Ingest(a) => crate::ingest::run(dir, a, config.as_ref(), cli.quiet),
+        Command::Health(a) => crate::health::health(dir, a),
+        Command::Check(c) => crate::health::check(dir, c),
+        Command::Config(cli::ConfigCommand::Check) => {
+            crate::health::config_check(cli.config.as_deref())
+        }
         Command::Search(a) => search(dir, a),
         Command::Lookup(a) => lookup(dir, a),
         Command::Show(a) => show(dir, a),
@@ -37,28 +58,14 @@ fn stdout() -> BufWriter<std::io::StdoutLock<'static>> {
 
 // --- ingest -----------------------------------------------------------------------------------
 
+/// Ingests local paths (the demo's way in).
 pub fn ingest_paths(dir: &Path, a: &cli::IngestArgs, quiet: bool) -> Result<IngestReport> {
-    let mut listing = LocalSource::new(a.paths.clone())
+    let paths = a.inputs.iter().map(std::path::PathBuf::from).collect();
+    let mut listing = LocalSource::new(paths)
         .list()
         .map_err(|e| UsageError(e.to_string()))?;
     let store = Store::open_or_create(dir).with_context(|| format!("opening {}", dir.display()))?;
-    let defaults = IngestOptions::default();
-    let opts = IngestOptions {
-        limits: cairn_model::Limits {
-            max_object_bytes: a.limits.max_object_bytes,
-            max_record_bytes: a.limits.max_record_bytes,
-            max_records: a.limits.max_records,
-        },
-        threads: a.threads.unwrap_or(defaults.threads).max(1),
-        memory_budget: a.memory_mib << 20,
-        lock: if a.no_wait {
-            LockWait::Fail
-        } else {
-            LockWait::Wait
-        },
-        commit_every: a.commit_every.max(1),
-        ..defaults
-    };
+    let opts = crate::ingest::options(a);
     let progress = Arc::new(Progress::default());
     let bar = (!quiet).then(|| progress_bar(progress.clone()));
     let objects = std::mem::take(&mut listing.objects);
@@ -67,32 +74,11 @@ pub fn ingest_paths(dir: &Path, a: &cli::IngestArgs, quiet: bool) -> Result<Inge
         stop.store(true, Ordering::Relaxed);
         let _ = handle.join();
     }
-    let mut report = result.map_err(|e| match e {
-        cairn_store::StoreError::Locked { .. } => anyhow::Error::new(UsageError(e.to_string())),
-        e => anyhow::Error::new(e),
-    })?;
+    let mut report = result?;
     for (reason, n) in listing.skipped {
         *report.objects_skipped.entry(reason).or_default() += n;
     }
     Ok(report)
-}
-
-fn ingest(dir: &Path, a: cli::IngestArgs) -> Result<Outcome> {
-    let report = ingest_paths(dir, &a, false)?;
-    let mut out = stdout();
-    match a.format {
-        SummaryFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
-        }
-        SummaryFormat::Text => print_summary(&mut out, &report)?,
-    }
-    out.flush()?;
-    Ok(if report.has_failures() {
-        Outcome::InputFailed
-    } else {
-        Outcome::Ok
-    })
 }
 
 pub fn print_summary(out: &mut impl Write, r: &IngestReport) -> std::io::Result<()> {
@@ -129,7 +115,7 @@ pub fn print_summary(out: &mut impl Write, r: &IngestReport) -> std::io::Result<
 }
 
 /// Draws ingest progress on stderr when it is a terminal; nothing otherwise.
-fn progress_bar(
+pub fn progress_bar(
     p: Arc<Progress>,
 ) -> (
     Arc<std::sync::atomic::AtomicBool>,

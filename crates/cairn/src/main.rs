@@ -6,7 +6,11 @@
 
 mod cli;
 mod commands;
+mod config;
 mod demo;
+mod health;
+mod ingest;
+mod metrics;
 mod output;
 
 use std::process::ExitCode;
@@ -19,6 +23,8 @@ pub enum Outcome {
     Ok,
     /// Some input failed; the rest was done.
     InputFailed,
+    /// A check's own exit code (Nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    Exit(u8),
 }
 
 /// Errors the user must fix (exit 2), as opposed to everything else (exit 3).
@@ -32,6 +38,7 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::InputFailed) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(e) => {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;

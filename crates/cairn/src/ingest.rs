@@ -1,0 +1,555 @@
+//! `cairn ingest`: local paths, S3 prefixes and SQS queues, once or following.
+//!
+//! Each input becomes a loop of the same three steps: list (or receive) objects, ingest them
+//! through the store's pipeline (which commits and writes the ledger), then acknowledge what
+//! was committed: S3 watermarks move, queue messages are deleted. A crash between any two
+//! steps repeats work, which the ledger and eventID dedupe make harmless, and loses nothing.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use cairn_source::aws::{self, AwsOptions};
+use cairn_source::s3::{Filter, S3Options, S3Source, S3Url};
+use cairn_source::sqs::{QueueRef, SqsFollower, SqsOptions};
+use cairn_source::{LocalSource, Source};
+use cairn_store::{IngestOptions, IngestReport, LockWait, Progress, Store};
+use tokio::sync::watch;
+
+use crate::cli::{self, SummaryFormat};
+use crate::commands::{print_summary, progress_bar, time_range};
+use crate::config::Loaded;
+use crate::metrics::Metrics;
+use crate::{Outcome, UsageError};
+
+/// One thing to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Local(PathBuf),
+    S3(S3Url),
+    Sqs(QueueRef),
+}
+
+impl Input {
+    /// Parses a SOURCE argument or a configured `url`.
+    pub fn parse(s: &str, _from_config: bool) -> Result<Input, String> {
+        if s.starts_with("s3://") {
+            return S3Url::parse(s)
+                .map(Input::S3)
+                .ok_or_else(|| format!("{s}: an S3 source is s3://BUCKET[/PREFIX]"));
+        }
+        if s.starts_with("sqs://") || s.starts_with("https://") || s.starts_with("http://") {
+            return QueueRef::parse(s).map(Input::Sqs).ok_or_else(|| {
+                format!("{s}: a queue is sqs://NAME, sqs://https://sqs.REGION.amazonaws.com/ACCOUNT/NAME or its https URL")
+            });
+        }
+        if s.contains("://") {
+            return Err(format!(
+                "{s}: not a source cairn reads (a path, s3://, sqs:// or an SQS queue URL)"
+            ));
+        }
+        Ok(Input::Local(PathBuf::from(s)))
+    }
+}
+
+/// An input with its settings.
+#[derive(Debug, Clone)]
+struct Job {
+    /// The configured source's name, for logs.
+    name: Option<String>,
+    input: Input,
+    filter: Filter,
+    aws: AwsOptions,
+}
+
+/// Everything the loops share.
+struct Ctx<'a> {
+    dir: &'a Path,
+    store: &'a Store,
+    opts: IngestOptions,
+    s3: S3Options,
+    sqs: SqsOptions,
+    interval: Duration,
+    metrics: Arc<Metrics>,
+    quiet: bool,
+    follow: bool,
+}
+
+fn duration(s: &str, flag: &str) -> Result<Duration> {
+    let d = cairn_query::time::parse_duration(s).map_err(|e| UsageError(format!("{flag}: {e}")))?;
+    Ok(Duration::from_secs(d.whole_seconds().max(0) as u64))
+}
+
+/// The ingest options from flags (shared with the demo).
+pub fn options(a: &cli::IngestArgs) -> IngestOptions {
+    let defaults = IngestOptions::default();
+    IngestOptions {
+        limits: cairn_model::Limits {
+            max_object_bytes: a.limits.max_object_bytes,
+            max_record_bytes: a.limits.max_record_bytes,
+            max_records: a.limits.max_records,
+        },
+        threads: a.threads.unwrap_or(defaults.threads).max(1),
+        memory_budget: a.memory_mib << 20,
+        lock: if a.no_wait {
+            LockWait::Fail
+        } else {
+            LockWait::Wait
+        },
+        commit_every: a.commit_every.max(1),
+        ..defaults
+    }
+}
+
+fn jobs(a: &cli::IngestArgs, config: Option<&Loaded>) -> Result<Vec<Job>> {
+    let range = time_range(&a.time)?;
+    let flags = AwsOptions {
+        profile: a.aws.profile.clone(),
+        region: a.aws_region.clone(),
+        endpoint_url: a.aws.endpoint_url.clone(),
+        role_arn: a.aws.role_arn.clone(),
+        max_attempts: a.aws.max_attempts,
+    };
+    let base = config.map(|c| c.config.aws.clone()).unwrap_or_default();
+    let flag_filter = Filter {
+        accounts: a.account.clone(),
+        regions: a.region.clone(),
+        from: range.from,
+        to: range.to,
+    };
+    if !a.inputs.is_empty() {
+        return a
+            .inputs
+            .iter()
+            .map(|s| {
+                Ok(Job {
+                    name: None,
+                    input: Input::parse(s, false).map_err(UsageError)?,
+                    filter: flag_filter.clone(),
+                    aws: base.overridden_by(&flags),
+                })
+            })
+            .collect();
+    }
+    let Some(c) = config.filter(|c| !c.config.sources.is_empty()) else {
+        return Err(UsageError(
+            "nothing to ingest: give a SOURCE (a path, s3://BUCKET/PREFIX, sqs://QUEUE) or \
+             [[source]] entries in cairn.toml"
+                .into(),
+        )
+        .into());
+    };
+    let now = time::OffsetDateTime::now_utc();
+    c.config
+        .sources
+        .iter()
+        .map(|s| {
+            let instant = |v: &Option<toml::Spanned<String>>| {
+                v.as_ref()
+                    .map(|t| cairn_query::time::parse_instant(t.get_ref(), now))
+                    .transpose()
+                    .map_err(|e| UsageError(e.to_string()))
+            };
+            let since = s
+                .since
+                .as_ref()
+                .map(|d| cairn_query::time::parse_duration(d.get_ref()))
+                .transpose()
+                .map_err(|e| UsageError(e.to_string()))?;
+            let from = since.map(|d| now - d).or(instant(&s.from)?);
+            let filter = Filter {
+                accounts: if a.account.is_empty() {
+                    s.accounts.iter().map(|x| x.get_ref().clone()).collect()
+                } else {
+                    a.account.clone()
+                },
+                regions: if a.region.is_empty() {
+                    s.regions.clone()
+                } else {
+                    a.region.clone()
+                },
+                from: range.from.or(from),
+                to: range.to.or(instant(&s.to)?),
+            };
+            Ok(Job {
+                name: s.name.clone(),
+                input: Input::parse(s.url.get_ref(), true).map_err(UsageError)?,
+                filter,
+                aws: base.overridden_by(&s.aws).overridden_by(&flags),
+            })
+        })
+        .collect()
+}
+
+pub fn run(
+    dir: &Path,
+    a: cli::IngestArgs,
+    config: Option<&Loaded>,
+    quiet: bool,
+) -> Result<Outcome> {
+    let jobs = jobs(&a, config)?;
+    let section = config.map(|c| &c.config.ingest);
+    let interval = match section.and_then(|s| s.interval.as_ref()) {
+        Some(i) if a.interval == "60s" => i.get_ref().clone(),
+        _ => a.interval.clone(),
+    };
+    let lookback = match section.and_then(|s| s.lookback.as_ref()) {
+        Some(l) if a.lookback == "1h" => l.get_ref().clone(),
+        _ => a.lookback.clone(),
+    };
+    let metrics_addr = a.metrics_addr.clone().or_else(|| {
+        section
+            .and_then(|s| s.metrics_addr.as_ref())
+            .map(|m| m.get_ref().clone())
+    });
+    let remote = jobs.iter().any(|j| !matches!(j.input, Input::Local(_)));
+    let mut opts = options(&a);
+    if remote {
+        opts.decoders = Some(
+            section
+                .and_then(|s| s.concurrency)
+                .unwrap_or(a.concurrency)
+                .max(1),
+        );
+    }
+    let has_stdin = jobs
+        .iter()
+        .any(|j| j.input == Input::Local(PathBuf::from("-")));
+    if a.follow && has_stdin {
+        return Err(UsageError("--follow cannot read standard input".into()).into());
+    }
+    let store = Store::open_or_create(dir).with_context(|| format!("opening {}", dir.display()))?;
+    let ctx = Ctx {
+        dir,
+        store: &store,
+        opts,
+        s3: S3Options {
+            lookback: cairn_query::time::parse_duration(&lookback)
+                .map_err(|e| UsageError(format!("--lookback: {e}")))?,
+            ..S3Options::default()
+        },
+        sqs: SqsOptions {
+            batch_messages: section.and_then(|s| s.batch).unwrap_or(a.batch).max(1),
+            // Without --follow a queue is drained: wait briefly for each receive.
+            wait: if a.follow {
+                Duration::from_secs(20)
+            } else {
+                Duration::from_secs(1)
+            },
+            ..SqsOptions::default()
+        },
+        interval: duration(&interval, "--interval")?,
+        metrics: Arc::default(),
+        quiet,
+        follow: a.follow,
+    };
+    let rt = aws::runtime().context("starting the AWS runtime")?;
+    let stop = cairn_source::sqs::stop_on_signals(rt.handle());
+    if let Some(addr) = &metrics_addr {
+        let bound = crate::metrics::serve(addr, ctx.metrics.clone())
+            .map_err(|e| UsageError(format!("--metrics-addr {addr}: {e}")))?;
+        tracing::info!(%bound, "serving metrics on http://{bound}/metrics");
+    }
+
+    let mut total = IngestReport::default();
+    if a.follow {
+        // One thread per input; the store's writer lock takes their commits in turn.
+        let reports: Vec<Result<IngestReport>> = std::thread::scope(|s| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|j| {
+                    let (ctx, rt, stop) = (&ctx, &rt, stop.clone());
+                    s.spawn(move || follow(ctx, j, rt, stop))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("follower thread"))
+                .collect()
+        });
+        for r in reports {
+            merge(&mut total, r?);
+        }
+    } else {
+        for j in &jobs {
+            merge(&mut total, once(&ctx, j, &rt, &stop)?);
+        }
+    }
+    drop(rt);
+
+    let mut out = std::io::stdout().lock();
+    match a.format {
+        SummaryFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &total)?;
+            std::io::Write::write_all(&mut out, b"\n")?;
+        }
+        SummaryFormat::Text => print_summary(&mut out, &total)?,
+    }
+    Ok(if total.has_failures() {
+        Outcome::InputFailed
+    } else {
+        Outcome::Ok
+    })
+}
+
+/// Reads an input once: a path or prefix completely, a queue until it is empty.
+fn once(
+    ctx: &Ctx<'_>,
+    j: &Job,
+    rt: &tokio::runtime::Runtime,
+    stop: &watch::Receiver<bool>,
+) -> Result<IngestReport> {
+    match &j.input {
+        Input::Local(p) => {
+            let listing = LocalSource::new(vec![p.clone()])
+                .list()
+                .map_err(|e| UsageError(e.to_string()))?;
+            ingest_listing(ctx, listing)
+        }
+        Input::S3(url) => {
+            let mut src = s3_source(ctx, j, url, rt)?;
+            s3_pass(ctx, &mut src)
+        }
+        Input::Sqs(q) => {
+            let f = follower(ctx, j, q, rt)?;
+            let mut total = IngestReport::default();
+            while let Some(r) = sqs_batch(ctx, &f, stop)? {
+                merge(&mut total, r);
+            }
+            Ok(total)
+        }
+    }
+}
+
+/// Follows an input until stopped.
+fn follow(
+    ctx: &Ctx<'_>,
+    j: &Job,
+    rt: &tokio::runtime::Runtime,
+    mut stop: watch::Receiver<bool>,
+) -> Result<IngestReport> {
+    let mut total = IngestReport::default();
+    if let Some(n) = &j.name {
+        tracing::info!(source = %n, "starting");
+    }
+    match &j.input {
+        Input::Sqs(q) => {
+            let f = follower(ctx, j, q, rt)?;
+            tracing::info!(queue = %f.url, "following");
+            while !*stop.borrow() {
+                match sqs_batch(ctx, &f, &stop) {
+                    Ok(Some(r)) => merge(&mut total, r),
+                    Ok(None) => {}
+                    // A queue or store that is unreachable for a while is waited out.
+                    Err(e) => {
+                        tracing::error!(queue = %f.url, error = %format!("{e:#}"), "batch failed; retrying");
+                        pause(rt, &mut stop, Duration::from_secs(5));
+                    }
+                }
+            }
+        }
+        Input::S3(url) => {
+            let mut src = s3_source(ctx, j, url, rt)?;
+            tracing::info!(%url, interval = ?ctx.interval, "following");
+            while !*stop.borrow() {
+                match s3_pass(ctx, &mut src) {
+                    Ok(r) => merge(&mut total, r),
+                    Err(e) => tracing::error!(%url, error = %format!("{e:#}"), "pass failed"),
+                }
+                pause(rt, &mut stop, ctx.interval);
+            }
+        }
+        Input::Local(p) => {
+            while !*stop.borrow() {
+                let listing = LocalSource::new(vec![p.clone()])
+                    .list()
+                    .map_err(|e| UsageError(e.to_string()))?;
+                merge(&mut total, ingest_listing(ctx, listing)?);
+                pause(rt, &mut stop, ctx.interval);
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Sleeps, waking early when stopped.
+fn pause(rt: &tokio::runtime::Runtime, stop: &mut watch::Receiver<bool>, d: Duration) {
+    rt.block_on(async {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+    });
+}
+
+fn s3_source(
+    ctx: &Ctx<'_>,
+    j: &Job,
+    url: &S3Url,
+    rt: &tokio::runtime::Runtime,
+) -> Result<S3Source> {
+    let conf = rt.block_on(aws::sdk_config(&j.aws));
+    let client = aws::s3_client(&conf, &j.aws);
+    Ok(S3Source::new(
+        client,
+        rt.handle().clone(),
+        url.clone(),
+        j.filter.clone(),
+        ctx.s3.clone(),
+        Some(ctx.dir),
+    )?)
+}
+
+fn follower(
+    ctx: &Ctx<'_>,
+    j: &Job,
+    q: &QueueRef,
+    rt: &tokio::runtime::Runtime,
+) -> Result<SqsFollower> {
+    let conf = rt.block_on(aws::sdk_config(&j.aws));
+    let s3 = aws::s3_client(&conf, &j.aws);
+    let sqs = aws::sqs_client(&conf);
+    Ok(SqsFollower::new(
+        sqs,
+        s3,
+        rt.handle().clone(),
+        q,
+        ctx.sqs.clone(),
+    )?)
+}
+
+/// One listing of an S3 prefix, ingested, then the watermarks moved.
+fn s3_pass(ctx: &Ctx<'_>, src: &mut S3Source) -> Result<IngestReport> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (requests, keys) = (
+        src.stats.requests.load(Relaxed),
+        src.stats.keys_listed.load(Relaxed),
+    );
+    let listing = src.list()?;
+    let mut report = ingest_listing(ctx, listing)?;
+    report.list_requests = src.stats.requests.load(Relaxed) - requests;
+    report.keys_listed = src.stats.keys_listed.load(Relaxed) - keys;
+    let done: HashMap<&str, bool> = report
+        .outcomes
+        .iter()
+        .map(|(l, ok)| (l.as_str(), *ok))
+        .collect();
+    src.advance(|location, _| done.get(location) == Some(&true))?;
+    Ok(report)
+}
+
+/// One batch of queue messages: received, ingested, settled. `None` when the queue had none.
+fn sqs_batch(
+    ctx: &Ctx<'_>,
+    f: &SqsFollower,
+    stop: &watch::Receiver<bool>,
+) -> Result<Option<IngestReport>> {
+    let mut batch = f.receive(stop)?;
+    let tests = batch.tests as u64;
+    if batch.messages.is_empty() {
+        ctx.metrics.messages(0, 0, tests);
+        if let Ok(b) = f.backlog() {
+            ctx.metrics.backlog(&f.url, b, ctx.dir);
+        }
+        return Ok((tests > 0).then(IngestReport::default));
+    }
+    let hidden = f.keep_hidden(&batch);
+    let objects = std::mem::take(&mut batch.objects);
+    let report = ingest_objects(ctx, objects)?;
+    drop(hidden);
+    let done: HashMap<&str, bool> = report
+        .outcomes
+        .iter()
+        .map(|(l, ok)| (l.as_str(), *ok))
+        .collect();
+    let settled = f.settle(batch, |location, _| done.get(location) == Some(&true))?;
+    ctx.metrics.messages(settled.deleted, settled.left, tests);
+    if let Ok(b) = f.backlog() {
+        ctx.metrics.backlog(&f.url, b, ctx.dir);
+    }
+    tracing::info!(
+        events = report.events_indexed,
+        objects = report.objects_read,
+        deleted = settled.deleted,
+        left = settled.left,
+        "batch committed"
+    );
+    Ok(Some(report))
+}
+
+fn ingest_listing(ctx: &Ctx<'_>, mut listing: cairn_source::Listing) -> Result<IngestReport> {
+    let objects = std::mem::take(&mut listing.objects);
+    let mut report = ingest_objects(ctx, objects)?;
+    for (reason, n) in listing.skipped {
+        *report.objects_skipped.entry(reason).or_default() += n;
+    }
+    Ok(report)
+}
+
+fn ingest_objects(
+    ctx: &Ctx<'_>,
+    objects: Vec<Box<dyn cairn_model::Object>>,
+) -> Result<IngestReport> {
+    if objects.is_empty() {
+        return Ok(IngestReport::default());
+    }
+    let progress = Arc::new(Progress::default());
+    let bar = (!ctx.quiet && !ctx.follow).then(|| progress_bar(progress.clone()));
+    let result = cairn_store::ingest::ingest(ctx.store, objects, &ctx.opts, &progress);
+    if let Some((stop, handle)) = bar {
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = handle.join();
+    }
+    let report = result.map_err(|e| match e {
+        cairn_store::StoreError::Locked { .. } => anyhow::Error::new(UsageError(e.to_string())),
+        e => anyhow::Error::new(e),
+    })?;
+    ctx.metrics.observe(&report);
+    Ok(report)
+}
+
+/// Adds `r` into `total`.
+pub fn merge(total: &mut IngestReport, r: IngestReport) {
+    total.objects_seen += r.objects_seen;
+    total.objects_read += r.objects_read;
+    total.objects_unchanged += r.objects_unchanged;
+    for (k, v) in r.objects_skipped {
+        *total.objects_skipped.entry(k).or_default() += v;
+    }
+    total.objects_failed += r.objects_failed;
+    total.events_indexed += r.events_indexed;
+    total.duplicates_dropped += r.duplicates_dropped;
+    for (k, v) in r.records_failed {
+        *total.records_failed.entry(k).or_default() += v;
+    }
+    total.bytes_read += r.bytes_read;
+    total.list_requests += r.list_requests;
+    total.keys_listed += r.keys_listed;
+    total.elapsed_seconds += r.elapsed_seconds;
+    total.failures.extend(r.failures);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_inputs() {
+        assert_eq!(
+            Input::parse("s3://b/p/", false),
+            Ok(Input::S3(S3Url {
+                bucket: "b".into(),
+                prefix: "p/".into()
+            }))
+        );
+        assert!(matches!(Input::parse("sqs://q", false), Ok(Input::Sqs(_))));
+        assert_eq!(
+            Input::parse("logs/x.json.gz", false),
+            Ok(Input::Local("logs/x.json.gz".into()))
+        );
+        assert!(Input::parse("ftp://x", false).is_err());
+        assert!(Input::parse("s3://", false).is_err());
+    }
+}
