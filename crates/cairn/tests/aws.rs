@@ -308,6 +308,17 @@ fn upload(moto: &Moto, trail: &Path, key: &str) {
     ]);
 }
 
+/// Uploads the whole trail with one CLI call.
+fn sync(moto: &Moto, trail: &Path) {
+    moto.aws(&[
+        "s3",
+        "sync",
+        "--quiet",
+        trail.join("AWSLogs").to_str().unwrap(),
+        "s3://trail/AWSLogs",
+    ]);
+}
+
 fn queue_arn(moto: &Moto, url: &str) -> String {
     moto.aws_json(&[
         "sqs",
@@ -329,9 +340,7 @@ fn one_queue_with_every_notification_shape() {
     let trail = t.path().join("trail");
     let (url, keys) = queue_and_bucket(&moto, &trail, "3000");
     assert!(keys.len() >= 7, "{keys:?}");
-    for k in &keys {
-        upload(&moto, &trail, k);
-    }
+    sync(&moto, &trail);
     let arn = queue_arn(&moto, &url);
     let topic = moto.aws_json(&["sns", "create-topic", "--name", "trail"])["TopicArn"]
         .as_str()
@@ -505,9 +514,7 @@ fn a_killed_follower_loses_and_doubles_nothing() {
             r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
         ),
     ]);
-    for k in &keys {
-        upload(&moto, &trail, k);
-    }
+    sync(&moto, &trail);
     let data = t.path().join("data");
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
