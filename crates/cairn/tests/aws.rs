@@ -666,7 +666,7 @@ fn nagios_checks_say_ok_warning_critical_and_unknown() {
     );
     let data = t.path().join("data");
     let mut c = cairn(&data, &moto);
-    c.arg("ingest").arg(&trail);
+    c.arg("ingest").arg(trail.join("AWSLogs"));
     ok(c);
     let n = count(&data, &moto, "eventName:GetTrailStatus");
     // The last hour holds only part of it: count the window itself.
@@ -828,7 +828,7 @@ fn health_reports_deliveries_per_account_and_region() {
     );
     let data = t.path().join("data");
     let mut c = cairn(&data, &moto);
-    c.arg("ingest").arg(&trail);
+    c.arg("ingest").arg(trail.join("AWSLogs"));
     ok(c);
     let mut c = cairn(&data, &moto);
     c.args(["health", "--format", "json", "--window", "100000d"]);
