@@ -307,19 +307,26 @@ fn check_trail(a: &cli::CheckTrailArgs) -> Result<Verdict> {
         cairn_source::aws::trail_status(&conf, &a.name).await
     });
     let s = status.map_err(|e| anyhow::anyhow!("GetTrailStatus {}: {e}", a.name))?;
-    let age = s
-        .latest_delivery_time
-        .map(|t| OffsetDateTime::now_utc().unix_timestamp() - t);
+    Ok(trail_verdict(
+        &a.name,
+        &s,
+        OffsetDateTime::now_utc().unix_timestamp(),
+    ))
+}
+
+/// Not logging is CRITICAL; a delivery, digest or notification error is WARNING.
+fn trail_verdict(name: &str, s: &cairn_source::aws::TrailStatus, now: i64) -> Verdict {
+    let age = s.latest_delivery_time.map(|t| now - t);
     let perf = age.map_or(String::new(), |a| format!("delivery_age={a}s;;;0;"));
     let last = age.map_or("no delivery yet".into(), |a| {
         format!("last delivery {} ago", short(a))
     });
     if !s.is_logging {
-        return Ok((
+        return (
             State::Critical,
-            format!("trail {} is not logging; {last}", a.name),
+            format!("trail {name} is not logging; {last}"),
             perf,
-        ));
+        );
     }
     let errors: Vec<String> = [
         ("delivery", &s.latest_delivery_error),
@@ -330,17 +337,13 @@ fn check_trail(a: &cli::CheckTrailArgs) -> Result<Verdict> {
     .filter_map(|(what, e)| e.as_ref().map(|e| format!("latest {what} error: {e}")))
     .collect();
     if !errors.is_empty() {
-        return Ok((
+        return (
             State::Warning,
-            format!("trail {} is logging; {}; {last}", a.name, errors.join("; ")),
+            format!("trail {name} is logging; {}; {last}", errors.join("; ")),
             perf,
-        ));
+        );
     }
-    Ok((
-        State::Ok,
-        format!("trail {} is logging; {last}", a.name),
-        perf,
-    ))
+    (State::Ok, format!("trail {name} is logging; {last}"), perf)
 }
 
 pub fn config_check(path: Option<&Path>) -> Result<Outcome> {
@@ -357,5 +360,48 @@ pub fn config_check(path: Option<&Path>) -> Result<Outcome> {
             );
             Ok(Outcome::Ok)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_source::aws::TrailStatus;
+
+    #[test]
+    fn trail_status_maps_to_nagios_states() {
+        let now = 10_000;
+        let logging = TrailStatus {
+            is_logging: true,
+            latest_delivery_time: Some(now - 300),
+            ..TrailStatus::default()
+        };
+        let (state, text, perf) = trail_verdict("main", &logging, now);
+        assert_eq!(state, State::Ok);
+        assert_eq!(text, "trail main is logging; last delivery 5m ago");
+        assert_eq!(perf, "delivery_age=300s;;;0;");
+        let failing = TrailStatus {
+            latest_delivery_error: Some("AccessDenied".into()),
+            ..logging.clone()
+        };
+        let (state, text, _) = trail_verdict("main", &failing, now);
+        assert_eq!(state, State::Warning);
+        assert!(
+            text.contains("latest delivery error: AccessDenied"),
+            "{text}"
+        );
+        let stopped = TrailStatus {
+            is_logging: false,
+            ..failing
+        };
+        assert_eq!(trail_verdict("main", &stopped, now).0, State::Critical);
+    }
+
+    #[test]
+    fn ranges_follow_nagios_syntax() {
+        assert_eq!(range(Some(10), None), "10:");
+        assert_eq!(range(None, Some(5)), "~:5");
+        assert_eq!(range(Some(1), Some(5)), "1:5");
+        assert_eq!(range(None, None), "");
     }
 }

@@ -212,7 +212,29 @@ fn s3_ingest_equals_local_and_reads_only_what_is_new() {
         "the third listing looked at what is new, not at the bucket: {third}"
     );
 
-    // Filters: one account of one region, one day.
+    // A straggler: a file arriving late with a name older than the partition's newest key
+    // (within the lookback) is found by the next run through the ledger.
+    let newest = rest.iter().max().unwrap();
+    let name = newest.file_name().unwrap().to_str().unwrap();
+    let ts_end = name.find("Z_").unwrap() + 2;
+    let straggler = newest.with_file_name(format!("{}0000straggler.json.gz", &name[..ts_end]));
+    assert!(straggler < *newest);
+    moto.aws(&[
+        "s3",
+        "cp",
+        "--quiet",
+        later.join("logs").join(newest).to_str().unwrap(),
+        &format!("s3://trail/logs/{}", straggler.display()),
+    ]);
+    let fourth = ingest_json(&s3, &moto, &["s3://trail/logs/"]);
+    assert_eq!(fourth["objects_read"], 1, "{fourth}");
+    assert_eq!(
+        fourth["duplicates_dropped"].as_u64().unwrap() > 0,
+        true,
+        "{fourth}"
+    );
+
+    // Filters: one account of one region, read through an assumed role.
     let one = t.path().join("one");
     let acct = m["per_account"]
         .as_object()
@@ -230,6 +252,8 @@ fn s3_ingest_equals_local_and_reads_only_what_is_new() {
             &acct,
             "--region",
             "us-east-1",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/cairn-reader",
         ],
     );
     let key = format!("{acct}/us-east-1");
@@ -841,4 +865,70 @@ fn health_reports_deliveries_per_account_and_region() {
         assert!(p["lag_p95_seconds"].as_i64().unwrap() > 0, "{p}");
         assert_eq!(p["status"], "silent", "the trail ended a while ago: {p}");
     }
+}
+
+#[test]
+fn following_an_s3_prefix_picks_up_new_files_and_stops_on_sigterm() {
+    let moto = Moto::start();
+    let t = tempfile::tempdir().unwrap();
+    let trail = t.path().join("trail");
+    let (_, keys) = queue_and_bucket(&moto, &trail, "500");
+    let (last, first) = keys.split_last().unwrap();
+    std::fs::rename(trail.join(last), t.path().join("held-back")).unwrap();
+    sync(&moto, &trail);
+    let data = t.path().join("data");
+    let mut c = cairn(&data, &moto);
+    c.args(["ingest", "--follow", "s3://trail/", "--interval", "1s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let ledger = data.join("ledger.jsonl");
+    let has = |key: &str| {
+        std::fs::read_to_string(&ledger)
+            .map(|s| s.contains(key))
+            .unwrap_or(false)
+    };
+    wait_for("the first pass", Duration::from_secs(60), || {
+        first.iter().all(|k| has(k))
+    });
+    moto.aws(&[
+        "s3",
+        "cp",
+        "--quiet",
+        t.path().join("held-back").to_str().unwrap(),
+        &format!("s3://trail/{last}"),
+    ]);
+    wait_for("the new file", Duration::from_secs(60), || has(last));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn config_check_names_the_line_of_an_error() {
+    let moto = Moto::start();
+    let t = tempfile::tempdir().unwrap();
+    let good = t.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[aws]\nregion = \"us-east-1\"\n\n[[source]]\nname = \"org\"\nurl = \"s3://trail/logs\"\naccounts = [\"111111111111\"]\n\n[[source]]\nurl = \"sqs://notifications\"\n",
+    )
+    .unwrap();
+    let mut c = cairn(t.path(), &moto);
+    c.arg("--config").arg(&good).args(["config", "check"]);
+    assert!(ok(c).contains("ok (2 sources)"));
+    let bad = t.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[source]]\nurl = \"s3://trail\"\nsince = \"last week\"\n",
+    )
+    .unwrap();
+    let mut c = cairn(t.path(), &moto);
+    c.arg("--config").arg(&bad).args(["config", "check"]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:3:9: not a duration"), "{err}");
 }
