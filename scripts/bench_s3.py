@@ -137,9 +137,9 @@ def main():
         # 2. Listing scales with what is new: 10,000 old objects, then 10 new ones.
         s3.create_bucket(Bucket="big")
         old = os.path.join(work, "old")
-        # One account, two regions, 18 days of 5-minute files: ~10,000 objects.
+        # One account, two regions, 21 days of 5-minute files: about 10,000 objects.
         generate(old, endpoint, "--events", "40000", "--accounts", "1", "--regions", "2",
-                 "--days", "18", "--end", "2025-06-01T00:00:00Z", "--duplicate-rate", "0")
+                 "--days", "21", "--end", "2025-06-01T00:00:00Z", "--duplicate-rate", "0")
         n_old = upload_tree(s3, "big", os.path.join(old, "AWSLogs"), "AWSLogs/")
         data = os.path.join(work, "d-big")
         first_s, first = timed_ingest(data, "s3://big/", endpoint)
