@@ -228,10 +228,9 @@ fn s3_ingest_equals_local_and_reads_only_what_is_new() {
     ]);
     let fourth = ingest_json(&s3, &moto, &["s3://trail/logs/"]);
     assert_eq!(fourth["objects_read"], 1, "{fourth}");
-    assert_eq!(
+    assert!(
         fourth["duplicates_dropped"].as_u64().unwrap() > 0,
-        true,
-        "{fourth}"
+        "its events were already stored: {fourth}"
     );
 
     // Filters: one account of one region, read through an assumed role.
