@@ -241,9 +241,9 @@ impl S3Source {
                 self.list_day(&prefix, &level, &mut listing).await?;
                 continue;
             }
-            let (dirs, objects) = self.list_level(&prefix).await?;
-            for (key, size, etag) in objects {
-                self.push_object(&mut listing, None, key, size, etag);
+            let (dirs, objects) = self.list_pages(&prefix, true, None).await?;
+            for o in objects {
+                self.push_object(&mut listing, None, o.key, o.size, o.etag);
             }
             // Depth first, in key order: pushed in reverse.
             for dir in dirs.into_iter().rev() {
@@ -374,60 +374,32 @@ impl S3Source {
                 )
             })
         });
-        let mut token = None;
-        loop {
-            let mut req = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.url.bucket)
-                .prefix(prefix);
-            if let Some(s) = &start_after {
-                req = req.start_after(s);
-            }
-            if let Some(t) = token.take() {
-                req = req.continuation_token(t);
-            }
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let out = req.send().await.map_err(|e| SourceError::List {
-                url: format!("s3://{}/{prefix}", self.url.bucket),
-                reason: describe(&e),
-            })?;
-            for o in out.contents() {
-                let Some(key) = o.key() else { continue };
-                self.push_object(
-                    listing,
-                    Some(partition),
-                    key.to_string(),
-                    o.size().map(|s| s as u64),
-                    o.e_tag().map(|e| e.trim_matches('"').to_string()),
-                );
-            }
-            match out.next_continuation_token() {
-                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => return Ok(()),
-            }
+        let (_, objects) = self.list_pages(prefix, false, start_after.as_deref()).await?;
+        for o in objects {
+            self.push_object(listing, Some(partition), o.key, o.size, o.etag);
         }
+        Ok(())
     }
 
-    /// One delimiter listing: folders and the objects directly in `prefix`.
-    #[allow(clippy::type_complexity)]
-    async fn list_level(
+    /// Every page of one listing of `prefix`: its folders (with `delimiter`) and objects.
+    async fn list_pages(
         &self,
         prefix: &str,
-    ) -> Result<(Vec<String>, Vec<(String, Option<u64>, Option<String>)>), SourceError> {
+        delimiter: bool,
+        start_after: Option<&str>,
+    ) -> Result<(Vec<String>, Vec<Listed>), SourceError> {
         let mut dirs = Vec::new();
         let mut objects = Vec::new();
         let mut token = None;
         loop {
-            let mut req = self
+            let req = self
                 .client
                 .list_objects_v2()
                 .bucket(&self.url.bucket)
                 .prefix(prefix)
-                .delimiter("/");
-            if let Some(t) = token.take() {
-                req = req.continuation_token(t);
-            }
+                .set_delimiter(delimiter.then(|| "/".to_string()))
+                .set_start_after(start_after.map(str::to_string))
+                .set_continuation_token(token.take());
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let out = req.send().await.map_err(|e| SourceError::List {
                 url: format!("s3://{}/{prefix}", self.url.bucket),
@@ -438,15 +410,13 @@ impl S3Source {
                     .iter()
                     .filter_map(|p| p.prefix().map(str::to_string)),
             );
-            for o in out.contents() {
-                if let Some(k) = o.key() {
-                    objects.push((
-                        k.to_string(),
-                        o.size().map(|s| s as u64),
-                        o.e_tag().map(|e| e.trim_matches('"').to_string()),
-                    ));
-                }
-            }
+            objects.extend(out.contents().iter().filter_map(|o| {
+                Some(Listed {
+                    key: o.key()?.to_string(),
+                    size: o.size().map(|s| s as u64),
+                    etag: o.e_tag().map(|e| e.trim_matches('"').to_string()),
+                })
+            }));
             match out.next_continuation_token() {
                 Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
                 _ => break,
@@ -511,6 +481,13 @@ fn key_time(key: &str) -> Option<OffsetDateTime> {
         Route::CloudTrail(k) => k.delivered,
         _ => None,
     }
+}
+
+/// One key of a listing.
+struct Listed {
+    key: String,
+    size: Option<u64>,
+    etag: Option<String>,
 }
 
 /// One S3 object, fetched when opened.

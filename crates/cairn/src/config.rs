@@ -156,8 +156,7 @@ fn validate(l: &Loaded) -> Result<(), ConfigError> {
             .map_err(|e| l.error_at(a.span(), format!("not an address (host:port): {e}")))?;
     }
     for s in &c.sources {
-        crate::ingest::Input::parse(s.url.get_ref(), true)
-            .map_err(|e| l.error_at(s.url.span(), e))?;
+        crate::ingest::Input::parse(s.url.get_ref()).map_err(|e| l.error_at(s.url.span(), e))?;
         for a in &s.accounts {
             if !cairn_model::key::is_account(a.get_ref()) {
                 return Err(l.error_at(a.span(), "an account id has 12 digits".into()));

@@ -34,7 +34,7 @@ pub enum Input {
 
 impl Input {
     /// Parses a SOURCE argument or a configured `url`.
-    pub fn parse(s: &str, _from_config: bool) -> Result<Input, String> {
+    pub fn parse(s: &str) -> Result<Input, String> {
         if s.starts_with("s3://") {
             return S3Url::parse(s)
                 .map(Input::S3)
@@ -126,7 +126,7 @@ fn jobs(a: &cli::IngestArgs, config: Option<&Loaded>) -> Result<Vec<Job>> {
             .map(|s| {
                 Ok(Job {
                     name: None,
-                    input: Input::parse(s, false).map_err(UsageError)?,
+                    input: Input::parse(s).map_err(UsageError)?,
                     filter: flag_filter.clone(),
                     aws: base.overridden_by(&flags),
                 })
@@ -175,7 +175,7 @@ fn jobs(a: &cli::IngestArgs, config: Option<&Loaded>) -> Result<Vec<Job>> {
             };
             Ok(Job {
                 name: s.name.clone(),
-                input: Input::parse(s.url.get_ref(), true).map_err(UsageError)?,
+                input: Input::parse(s.url.get_ref()).map_err(UsageError)?,
                 filter,
                 aws: base.overridden_by(&s.aws).overridden_by(&flags),
             })
@@ -538,18 +538,18 @@ mod tests {
     #[test]
     fn parses_inputs() {
         assert_eq!(
-            Input::parse("s3://b/p/", false),
+            Input::parse("s3://b/p/"),
             Ok(Input::S3(S3Url {
                 bucket: "b".into(),
                 prefix: "p/".into()
             }))
         );
-        assert!(matches!(Input::parse("sqs://q", false), Ok(Input::Sqs(_))));
+        assert!(matches!(Input::parse("sqs://q"), Ok(Input::Sqs(_))));
         assert_eq!(
-            Input::parse("logs/x.json.gz", false),
+            Input::parse("logs/x.json.gz"),
             Ok(Input::Local("logs/x.json.gz".into()))
         );
-        assert!(Input::parse("ftp://x", false).is_err());
-        assert!(Input::parse("s3://", false).is_err());
+        assert!(Input::parse("ftp://x").is_err());
+        assert!(Input::parse("s3://").is_err());
     }
 }
