@@ -79,9 +79,11 @@ pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
     loader.load().await
 }
 
-/// An S3 client for `conf`; path-style when an endpoint is given.
+/// An S3 client for `conf`; path-style when an endpoint is given (by flag, or by the SDK's
+/// `AWS_ENDPOINT_URL_S3` variable), as S3-compatible stores expect.
 pub fn s3_client(conf: &SdkConfig, opts: &AwsOptions) -> aws_sdk_s3::Client {
-    let b = aws_sdk_s3::config::Builder::from(conf).force_path_style(opts.endpoint_url.is_some());
+    let custom = opts.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let b = aws_sdk_s3::config::Builder::from(conf).force_path_style(custom);
     aws_sdk_s3::Client::from_conf(b.build())
 }
 

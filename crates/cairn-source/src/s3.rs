@@ -374,7 +374,9 @@ impl S3Source {
                 )
             })
         });
-        let (_, objects) = self.list_pages(prefix, false, start_after.as_deref()).await?;
+        let (_, objects) = self
+            .list_pages(prefix, false, start_after.as_deref())
+            .await?;
         for o in objects {
             self.push_object(listing, Some(partition), o.key, o.size, o.etag);
         }

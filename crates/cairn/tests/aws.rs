@@ -931,3 +931,92 @@ fn config_check_names_the_line_of_an_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:3:9: not a duration"), "{err}");
 }
+
+#[test]
+fn messages_stay_hidden_while_a_slow_batch_is_in_work() {
+    let moto = Moto::start();
+    let t = tempfile::tempdir().unwrap();
+    let trail = t.path().join("trail");
+    let (url, keys) = queue_and_bucket(&moto, &trail, "300");
+    moto.aws(&[
+        "sqs",
+        "set-queue-attributes",
+        "--queue-url",
+        &url,
+        "--attributes",
+        "VisibilityTimeout=2",
+    ]);
+    let arn = queue_arn(&moto, &url);
+    moto.aws(&[
+        "s3api",
+        "put-bucket-notification-configuration",
+        "--bucket",
+        "trail",
+        "--notification-configuration",
+        &format!(
+            r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
+        ),
+    ]);
+    let objects = &keys[..4];
+    for k in objects {
+        upload(&moto, &trail, k);
+    }
+    // Every S3 request takes 1.5 s: four objects read one at a time outlast the 2 s
+    // visibility timeout twice over. SQS is reached directly.
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        Faults {
+            slow_every: 1,
+            slow_ms: 1500,
+            ..Faults::default()
+        },
+    );
+    let data = t.path().join("data");
+    let mut c = cairn(&data, &moto);
+    c.env_remove("AWS_ENDPOINT_URL")
+        .env("AWS_ENDPOINT_URL_S3", &proxy.endpoint)
+        .env("AWS_ENDPOINT_URL_SQS", &moto.endpoint)
+        .args([
+            "ingest",
+            "--follow",
+            &format!("sqs://{url}"),
+            "--concurrency",
+            "1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let ledger = data.join("ledger.jsonl");
+    let done = || {
+        let l = std::fs::read_to_string(&ledger).unwrap_or_default();
+        objects.iter().all(|k| l.contains(k.as_str()))
+    };
+    let mut in_work_since = None;
+    let mut reappeared = 0;
+    wait_for("the slow batch", Duration::from_secs(120), || {
+        let (visible, in_flight) = queue_counts(&moto, &url);
+        if in_flight > 0 && in_work_since.is_none() {
+            in_work_since = Some(Instant::now());
+        }
+        if in_work_since.is_some() {
+            reappeared = reappeared.max(visible);
+        }
+        done()
+    });
+    let in_work = in_work_since
+        .expect("the messages were seen in flight")
+        .elapsed();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(
+        in_work >= Duration::from_secs(4),
+        "the batch outlasted the visibility timeout twice ({in_work:?})"
+    );
+    assert_eq!(reappeared, 0, "no message became visible while in work");
+    wait_for("the queue to empty", Duration::from_secs(30), || {
+        queue_counts(&moto, &url) == (0, 0)
+    });
+}
