@@ -1020,3 +1020,85 @@ fn messages_stay_hidden_while_a_slow_batch_is_in_work() {
         queue_counts(&moto, &url) == (0, 0)
     });
 }
+
+#[test]
+fn following_through_faults_on_sqs_and_s3_gives_the_exact_set() {
+    let moto = Moto::start();
+    let t = tempfile::tempdir().unwrap();
+    let trail = t.path().join("trail");
+    let (url, keys) = queue_and_bucket(&moto, &trail, "3000");
+    moto.aws(&[
+        "sqs",
+        "set-queue-attributes",
+        "--queue-url",
+        &url,
+        "--attributes",
+        "VisibilityTimeout=3",
+    ]);
+    let arn = queue_arn(&moto, &url);
+    moto.aws(&[
+        "s3api",
+        "put-bucket-notification-configuration",
+        "--bucket",
+        "trail",
+        "--notification-configuration",
+        &format!(
+            r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
+        ),
+    ]);
+    sync(&moto, &trail);
+    // Every request of cairn, to SQS and to S3, goes through the faults.
+    let proxy = FaultProxy::start(
+        &moto.endpoint,
+        Faults {
+            error_every: 5,
+            slow_every: 7,
+            slow_ms: 300,
+            drop_every: 6,
+        },
+    );
+    let data = t.path().join("data");
+    let mut c = cairn(&data, &moto);
+    c.env("AWS_ENDPOINT_URL", &proxy.endpoint)
+        .args([
+            "ingest",
+            "--follow",
+            &format!("sqs://{url}"),
+            "--batch",
+            "20",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let ledger = data.join("ledger.jsonl");
+    wait_for(
+        "every object through the faults",
+        Duration::from_secs(240),
+        || {
+            let l = std::fs::read_to_string(&ledger).unwrap_or_default();
+            keys.iter().all(|k| l.contains(k.as_str())) && queue_counts(&moto, &url) == (0, 0)
+        },
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let all = t.path().join("all");
+    let mut c = cairn(&all, &moto);
+    c.arg("ingest").arg(trail.join("AWSLogs"));
+    ok(c);
+    let got = event_ids(&data, &moto);
+    assert_eq!(got, event_ids(&all, &moto));
+    assert_eq!(
+        count(&data, &moto, ""),
+        got.len() as u64,
+        "no event stored twice"
+    );
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = &proxy.stats;
+    assert!(
+        s.errors.load(Relaxed) > 5 && s.dropped.load(Relaxed) > 5,
+        "faults were injected: {s:?}"
+    );
+}
