@@ -77,7 +77,7 @@ impl LocalSource {
 
 /// Names a directory walk reads: what CloudTrail and its exports are called. A file named
 /// explicitly is read whatever its name.
-fn looks_like_json(path: &Path) -> bool {
+pub(crate) fn looks_like_json(path: &Path) -> bool {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     [
         ".json",

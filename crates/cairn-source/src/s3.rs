@@ -440,15 +440,23 @@ impl S3Source {
         if key.ends_with('/') {
             return; // a folder marker
         }
-        if let Route::CloudTrail(k) = route(&key)
-            && let Some(t) = k.delivered
-            && !self.filter.delivered(t)
-        {
-            *listing
-                .skipped
-                .entry("outside --from/--to".into())
-                .or_default() += 1;
-            return;
+        match route(&key) {
+            Route::CloudTrail(k) if k.delivered.is_some_and(|t| !self.filter.delivered(t)) => {
+                *listing
+                    .skipped
+                    .entry("outside --from/--to".into())
+                    .or_default() += 1;
+                return;
+            }
+            // Outside the layout, as in a directory walk, only JSON file names are read.
+            Route::Loose if !crate::looks_like_json(std::path::Path::new(&key)) => {
+                *listing
+                    .skipped
+                    .entry("not a .json/.json.gz file".into())
+                    .or_default() += 1;
+                return;
+            }
+            _ => {}
         }
         let location = format!("s3://{}/{key}", self.url.bucket);
         let version = etag.unwrap_or_default();

@@ -139,6 +139,18 @@ fn s3_ingest_equals_local_and_reads_only_what_is_new() {
         empty.to_str().unwrap(),
     ]);
 
+    // And a note at the top of the prefix, outside the layout: not JSON, not read.
+    moto.aws(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        "trail",
+        "--key",
+        "logs/README.txt",
+        "--body",
+        empty.to_str().unwrap(),
+    ]);
+
     let local = t.path().join("local");
     let r = ingest_json(&local, &moto, &[trail.join("logs").to_str().unwrap()]);
     assert_eq!(r["events_indexed"], m["unique_events"]);
