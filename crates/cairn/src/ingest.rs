@@ -246,7 +246,15 @@ pub fn run(
         follow: a.follow,
     };
     let rt = aws::runtime().context("starting the AWS runtime")?;
-    let stop = cairn_source::sqs::stop_on_signals(rt.handle());
+    // Following, SIGINT/SIGTERM finish the batch in work. A single run keeps the default
+    // (the process ends at once, which the ledger makes safe): its stop signal never fires,
+    // and its sender is kept so that waiting on it does not return early.
+    let (_never, stop) = if a.follow {
+        (None, cairn_source::sqs::stop_on_signals(rt.handle()))
+    } else {
+        let (tx, rx) = watch::channel(false);
+        (Some(tx), rx)
+    };
     if let Some(addr) = &metrics_addr {
         let bound = crate::metrics::serve(addr, ctx.metrics.clone())
             .map_err(|e| UsageError(format!("--metrics-addr {addr}: {e}")))?;
