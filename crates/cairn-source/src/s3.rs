@@ -5,7 +5,7 @@
 //! ```text
 //! s3://bucket/prefix/
 //!   AWSLogs/ [o-org/] ACCOUNT/ CloudTrail/ REGION/ YYYY/ MM/ DD/ ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_x.json.gz
-//!            ^accounts filtered   ^only this      ^regions     ^dates pruned by --from/--to and the watermark
+//!            ^accounts filtered   ^this and CloudTrail-Insight/  ^regions  ^dates pruned by --from/--to and the watermark
 //! ```
 //!
 //! Incremental runs: for every `CloudTrail/REGION/` partition the newest key below which
@@ -146,13 +146,13 @@ enum Level {
     Accounts,
     /// `ACCOUNT/`: services follow.
     Services { account: String },
-    /// `ACCOUNT/CloudTrail/`: regions follow.
-    Regions { account: String },
+    /// `ACCOUNT/CloudTrail/` (or `CloudTrail-Insight/`): regions follow.
+    Regions { account: String, folder: String },
     /// `.../REGION/` and its year and month folders.
     Dates {
         partition: String,
-        account: String,
-        region: String,
+        /// How the partition's file names start: `ACCOUNT_CloudTrail_REGION_`.
+        stem: String,
         parts: Vec<u32>,
     },
 }
@@ -286,22 +286,23 @@ impl S3Source {
             }
             // Anything else under AWSLogs/ is another service's or a marker.
             Level::Accounts => None,
-            Level::Services { account } => (seg == "CloudTrail").then(|| Level::Regions {
-                account: account.clone(),
-            }),
-            Level::Regions { account } => {
+            // Events and Insights events; digests are not events.
+            Level::Services { account } => (seg == "CloudTrail" || seg == "CloudTrail-Insight")
+                .then(|| Level::Regions {
+                    account: account.clone(),
+                    folder: seg.to_string(),
+                }),
+            Level::Regions { account, folder } => {
                 let region = seg.replace('_', "-");
                 self.filter.region(&region).then(|| Level::Dates {
                     partition: format!("{}/{dir}", self.url.bucket),
-                    account: account.clone(),
-                    region,
+                    stem: format!("{account}_{folder}_{region}_"),
                     parts: vec![],
                 })
             }
             Level::Dates {
                 partition,
-                account,
-                region,
+                stem,
                 parts,
             } if parts.len() < 3 => {
                 let n: u32 = seg.parse().ok()?;
@@ -309,8 +310,7 @@ impl S3Source {
                 parts.push(n);
                 self.date_overlaps(partition, &parts).then(|| Level::Dates {
                     partition: partition.clone(),
-                    account: account.clone(),
-                    region: region.clone(),
+                    stem: stem.clone(),
                     parts,
                 })
             }
@@ -352,10 +352,7 @@ impl S3Source {
         listing: &mut Listing,
     ) -> Result<(), SourceError> {
         let Level::Dates {
-            partition,
-            account,
-            region,
-            ..
+            partition, stem, ..
         } = level
         else {
             unreachable!("list_day is called on day folders");
@@ -365,7 +362,7 @@ impl S3Source {
             let day = format!("{:04}/{:02}/{:02}/", t.year(), t.month() as u8, t.day());
             prefix.ends_with(&day).then(|| {
                 format!(
-                    "{prefix}{account}_CloudTrail_{region}_{:04}{:02}{:02}T{:02}{:02}Z",
+                    "{prefix}{stem}{:04}{:02}{:02}T{:02}{:02}Z",
                     t.year(),
                     t.month() as u8,
                     t.day(),
