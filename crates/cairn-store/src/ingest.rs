@@ -120,6 +120,34 @@ pub struct PartitionSeen {
 }
 
 impl IngestReport {
+    /// Adds the report of another run (of a source, or of a batch) into this one.
+    pub fn merge(&mut self, r: IngestReport) {
+        self.objects_seen += r.objects_seen;
+        self.objects_read += r.objects_read;
+        self.objects_unchanged += r.objects_unchanged;
+        for (k, v) in r.objects_skipped {
+            *self.objects_skipped.entry(k).or_default() += v;
+        }
+        self.objects_failed += r.objects_failed;
+        self.events_indexed += r.events_indexed;
+        self.duplicates_dropped += r.duplicates_dropped;
+        for (k, v) in r.records_failed {
+            *self.records_failed.entry(k).or_default() += v;
+        }
+        self.bytes_read += r.bytes_read;
+        self.list_requests += r.list_requests;
+        self.keys_listed += r.keys_listed;
+        self.elapsed_seconds += r.elapsed_seconds;
+        self.failures.extend(r.failures);
+        self.outcomes.extend(r.outcomes);
+        for (k, p) in r.partitions {
+            let e = self.partitions.entry(k).or_default();
+            e.newest = e.newest.max(p.newest);
+            e.delivered = e.delivered.max(p.delivered);
+            e.lag_max = e.lag_max.max(p.lag_max);
+        }
+    }
+
     /// Whether some input failed (the CLI's exit code says so).
     pub fn has_failures(&self) -> bool {
         self.objects_failed > 0
@@ -217,21 +245,19 @@ pub fn ingest(
         Ordering::Relaxed,
     );
     let metas: Vec<_> = work.iter().map(|(o, _)| o.meta().clone()).collect();
-    let origins: Vec<Origin> = work.iter().map(|(_, k)| k.clone()).collect();
-    let work: Vec<_> = work.into_iter().map(|(o, k)| (o, k.account)).collect();
+    let (work, origins): (Vec<_>, Vec<Origin>) = work.into_iter().unzip();
 
     let ingested = OffsetDateTime::now_utc();
     let fields = store.fields().clone();
-    let (work_tx, work_rx) =
-        crossbeam_channel::bounded::<(usize, Box<dyn Object>, Option<String>)>(64);
+    let (work_tx, work_rx) = crossbeam_channel::bounded::<(usize, Box<dyn Object>)>(64);
     let (tx, rx) = crossbeam_channel::bounded::<Msg>(32);
     let mut stats: HashMap<usize, ObjStats> = HashMap::new();
     let mut last_commit = Instant::now();
 
     std::thread::scope(|s| -> Result<(), StoreError> {
         s.spawn(move || {
-            for (i, (o, account)) in work.into_iter().enumerate() {
-                if work_tx.send((i, o, account)).is_err() {
+            for (i, o) in work.into_iter().enumerate() {
+                if work_tx.send((i, o)).is_err() {
                     break;
                 }
             }
@@ -240,15 +266,16 @@ pub fn ingest(
             let work_rx = work_rx.clone();
             let tx = tx.clone();
             let fields = &fields;
+            let origins = &origins;
             let limits = opts.limits;
             s.spawn(move || {
-                for (i, o, account) in work_rx {
+                for (i, o) in work_rx {
                     let location = o.meta().location.clone();
                     if decode_object(
                         i,
                         o,
                         &location,
-                        account.as_deref(),
+                        origins[i].account.as_deref(),
                         fields,
                         limits,
                         ingested,

@@ -191,7 +191,6 @@ pub struct LimitArgs {
 
 const DEFAULT_MEMORY_MIB: usize = 384;
 const DEFAULT_COMMIT_EVERY: u64 = 1_000_000;
-const DEFAULT_CONCURRENCY: usize = 16;
 
 impl IngestArgs {
     /// The settings `cairn ingest PATH...` gets with no other flag (for the demo).
@@ -203,7 +202,7 @@ impl IngestArgs {
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect(),
             follow: false,
-            interval: "60s".into(),
+            interval: None,
             account: vec![],
             region: vec![],
             time: TimeArgs {
@@ -213,10 +212,10 @@ impl IngestArgs {
             },
             aws: AwsArgs::default(),
             aws_region: None,
-            concurrency: DEFAULT_CONCURRENCY,
-            lookback: "1h".into(),
+            concurrency: None,
+            lookback: None,
             metrics_addr: None,
-            batch: 100,
+            batch: None,
             threads: None,
             memory_mib: DEFAULT_MEMORY_MIB,
             no_wait: false,
@@ -241,9 +240,9 @@ pub struct IngestArgs {
     /// Keep going: follow a queue, or list S3 prefixes and directories every --interval.
     #[arg(long)]
     pub follow: bool,
-    /// How often --follow lists an S3 prefix or a directory.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub interval: String,
+    /// How often --follow lists an S3 prefix or a directory [default: 60s].
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
     /// Only these accounts (S3 listing; repeat or comma-separate).
     #[arg(long, value_delimiter = ',', value_name = "ID")]
     pub account: Vec<String>,
@@ -257,19 +256,19 @@ pub struct IngestArgs {
     /// The AWS API region (the bucket's or the queue's); --region filters CloudTrail regions.
     #[arg(long, env = "AWS_REGION", value_name = "REGION")]
     pub aws_region: Option<String>,
-    /// Objects fetched from S3 at once.
-    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_name = "N")]
-    pub concurrency: usize,
+    /// Objects fetched from S3 at once [default: 16].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
     /// How far behind each partition's watermark an incremental S3 listing looks again, for
-    /// files that arrive late with older names.
-    #[arg(long, default_value = "1h", value_name = "DURATION")]
-    pub lookback: String,
+    /// files that arrive late with older names [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    pub lookback: Option<String>,
     /// Serve Prometheus metrics on this address while following (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
-    /// Queue messages gathered into one commit.
-    #[arg(long, default_value_t = 100, value_name = "N")]
-    pub batch: usize,
+    /// Queue messages gathered into one commit [default: 100].
+    #[arg(long, value_name = "N")]
+    pub batch: Option<usize>,
     /// Decode threads (default: every core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -444,4 +443,17 @@ pub struct DemoArgs {
     pub events: u64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+impl AwsArgs {
+    /// The flags as SDK settings, with the API region given apart.
+    pub fn options(&self, region: Option<String>) -> cairn_source::aws::AwsOptions {
+        cairn_source::aws::AwsOptions {
+            profile: self.profile.clone(),
+            region,
+            endpoint_url: self.endpoint_url.clone(),
+            role_arn: self.role_arn.clone(),
+            max_attempts: self.max_attempts,
+        }
+    }
 }

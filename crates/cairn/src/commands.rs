@@ -65,16 +65,9 @@ pub fn ingest_paths(dir: &Path, a: &cli::IngestArgs, quiet: bool) -> Result<Inge
         .list()
         .map_err(|e| UsageError(e.to_string()))?;
     let store = Store::open_or_create(dir).with_context(|| format!("opening {}", dir.display()))?;
-    let opts = crate::ingest::options(a);
-    let progress = Arc::new(Progress::default());
-    let bar = (!quiet).then(|| progress_bar(progress.clone()));
     let objects = std::mem::take(&mut listing.objects);
-    let result = cairn_store::ingest::ingest(&store, objects, &opts, &progress);
-    if let Some((stop, handle)) = bar {
-        stop.store(true, Ordering::Relaxed);
-        let _ = handle.join();
-    }
-    let mut report = result?;
+    let mut report =
+        crate::ingest::with_progress(&store, objects, &crate::ingest::options(a), !quiet)?;
     for (reason, n) in listing.skipped {
         *report.objects_skipped.entry(reason).or_default() += n;
     }

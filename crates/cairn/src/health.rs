@@ -294,13 +294,7 @@ fn check_lag(dir: &Path, a: &cli::CheckLagArgs) -> Result<Verdict> {
 }
 
 fn check_trail(a: &cli::CheckTrailArgs) -> Result<Verdict> {
-    let opts = cairn_source::aws::AwsOptions {
-        profile: a.aws.profile.clone(),
-        region: a.region.clone(),
-        endpoint_url: a.aws.endpoint_url.clone(),
-        role_arn: a.aws.role_arn.clone(),
-        max_attempts: a.aws.max_attempts,
-    };
+    let opts = a.aws.options(a.region.clone());
     let rt = cairn_source::aws::runtime()?;
     let status = rt.block_on(async {
         let conf = cairn_source::aws::sdk_config(&opts).await;

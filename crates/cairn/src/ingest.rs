@@ -20,7 +20,7 @@ use tokio::sync::watch;
 
 use crate::cli::{self, SummaryFormat};
 use crate::commands::{print_summary, progress_bar, time_range};
-use crate::config::Loaded;
+use crate::config::{IngestSection, Loaded};
 use crate::metrics::Metrics;
 use crate::{Outcome, UsageError};
 
@@ -105,13 +105,7 @@ pub fn options(a: &cli::IngestArgs) -> IngestOptions {
 
 fn jobs(a: &cli::IngestArgs, config: Option<&Loaded>) -> Result<Vec<Job>> {
     let range = time_range(&a.time)?;
-    let flags = AwsOptions {
-        profile: a.aws.profile.clone(),
-        region: a.aws_region.clone(),
-        endpoint_url: a.aws.endpoint_url.clone(),
-        role_arn: a.aws.role_arn.clone(),
-        max_attempts: a.aws.max_attempts,
-    };
+    let flags = a.aws.options(a.aws_region.clone());
     let base = config.map(|c| c.config.aws.clone()).unwrap_or_default();
     let flag_filter = Filter {
         accounts: a.account.clone(),
@@ -191,28 +185,22 @@ pub fn run(
 ) -> Result<Outcome> {
     let jobs = jobs(&a, config)?;
     let section = config.map(|c| &c.config.ingest);
-    let interval = match section.and_then(|s| s.interval.as_ref()) {
-        Some(i) if a.interval == "60s" => i.get_ref().clone(),
-        _ => a.interval.clone(),
+    // Each setting: the flag, else the configuration, else the default.
+    let configured = |f: fn(&IngestSection) -> Option<&toml::Spanned<String>>| {
+        section.and_then(f).map(|v| v.get_ref().clone())
     };
-    let lookback = match section.and_then(|s| s.lookback.as_ref()) {
-        Some(l) if a.lookback == "1h" => l.get_ref().clone(),
-        _ => a.lookback.clone(),
-    };
-    let metrics_addr = a.metrics_addr.clone().or_else(|| {
-        section
-            .and_then(|s| s.metrics_addr.as_ref())
-            .map(|m| m.get_ref().clone())
-    });
+    let interval = (a.interval.clone())
+        .or_else(|| configured(|s| s.interval.as_ref()))
+        .unwrap_or_else(|| "60s".into());
+    let lookback = (a.lookback.clone())
+        .or_else(|| configured(|s| s.lookback.as_ref()))
+        .unwrap_or_else(|| "1h".into());
+    let metrics_addr = (a.metrics_addr.clone()).or_else(|| configured(|s| s.metrics_addr.as_ref()));
     let remote = jobs.iter().any(|j| !matches!(j.input, Input::Local(_)));
     let mut opts = options(&a);
     if remote {
-        opts.decoders = Some(
-            section
-                .and_then(|s| s.concurrency)
-                .unwrap_or(a.concurrency)
-                .max(1),
-        );
+        let concurrency = a.concurrency.or(section.and_then(|s| s.concurrency));
+        opts.decoders = Some(concurrency.unwrap_or(16).max(1));
     }
     let has_stdin = jobs
         .iter()
@@ -231,7 +219,9 @@ pub fn run(
             ..S3Options::default()
         },
         sqs: SqsOptions {
-            batch_messages: section.and_then(|s| s.batch).unwrap_or(a.batch).max(1),
+            batch_messages: (a.batch.or(section.and_then(|s| s.batch)))
+                .unwrap_or(100)
+                .max(1),
             // Without --follow a queue is drained: wait briefly for each receive.
             wait: if a.follow {
                 Duration::from_secs(20)
@@ -278,11 +268,11 @@ pub fn run(
                 .collect()
         });
         for r in reports {
-            merge(&mut total, r?);
+            total.merge(r?);
         }
     } else {
         for j in &jobs {
-            merge(&mut total, once(&ctx, j, &rt, &stop)?);
+            total.merge(once(&ctx, j, &rt, &stop)?);
         }
     }
     drop(rt);
@@ -324,7 +314,7 @@ fn once(
             let f = follower(ctx, j, q, rt)?;
             let mut total = IngestReport::default();
             while let Some(r) = sqs_batch(ctx, &f, stop)? {
-                merge(&mut total, r);
+                total.merge(r);
             }
             Ok(total)
         }
@@ -348,7 +338,7 @@ fn follow(
             tracing::info!(queue = %f.url, "following");
             while !*stop.borrow() {
                 match sqs_batch(ctx, &f, &stop) {
-                    Ok(Some(r)) => merge(&mut total, r),
+                    Ok(Some(r)) => total.merge(r),
                     Ok(None) => {}
                     // A queue or store that is unreachable for a while is waited out.
                     Err(e) => {
@@ -363,7 +353,7 @@ fn follow(
             tracing::info!(%url, interval = ?ctx.interval, "following");
             while !*stop.borrow() {
                 match s3_pass(ctx, &mut src) {
-                    Ok(r) => merge(&mut total, r),
+                    Ok(r) => total.merge(r),
                     Err(e) => tracing::error!(%url, error = %format!("{e:#}"), "pass failed"),
                 }
                 pause(rt, &mut stop, ctx.interval);
@@ -374,7 +364,7 @@ fn follow(
                 let listing = LocalSource::new(vec![p.clone()])
                     .list()
                     .map_err(|e| UsageError(e.to_string()))?;
-                merge(&mut total, ingest_listing(ctx, listing)?);
+                total.merge(ingest_listing(ctx, listing)?);
                 pause(rt, &mut stop, ctx.interval);
             }
         }
@@ -503,40 +493,31 @@ fn ingest_objects(
     if objects.is_empty() {
         return Ok(IngestReport::default());
     }
-    let progress = Arc::new(Progress::default());
-    let bar = (!ctx.quiet && !ctx.follow).then(|| progress_bar(progress.clone()));
-    let result = cairn_store::ingest::ingest(ctx.store, objects, &ctx.opts, &progress);
-    if let Some((stop, handle)) = bar {
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = handle.join();
-    }
-    let report = result.map_err(|e| match e {
-        cairn_store::StoreError::Locked { .. } => anyhow::Error::new(UsageError(e.to_string())),
-        e => anyhow::Error::new(e),
-    })?;
+    let bar = !ctx.quiet && !ctx.follow;
+    let report = with_progress(ctx.store, objects, &ctx.opts, bar)?;
     ctx.metrics.observe(&report);
     Ok(report)
 }
 
-/// Adds `r` into `total`.
-pub fn merge(total: &mut IngestReport, r: IngestReport) {
-    total.objects_seen += r.objects_seen;
-    total.objects_read += r.objects_read;
-    total.objects_unchanged += r.objects_unchanged;
-    for (k, v) in r.objects_skipped {
-        *total.objects_skipped.entry(k).or_default() += v;
+/// Runs the store's pipeline, with a progress bar on a terminal when `bar`; a held lock is a
+/// usage error (exit 2).
+pub fn with_progress(
+    store: &Store,
+    objects: Vec<Box<dyn cairn_model::Object>>,
+    opts: &IngestOptions,
+    bar: bool,
+) -> Result<IngestReport> {
+    let progress = Arc::new(Progress::default());
+    let bar = bar.then(|| progress_bar(progress.clone()));
+    let result = cairn_store::ingest::ingest(store, objects, opts, &progress);
+    if let Some((stop, handle)) = bar {
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = handle.join();
     }
-    total.objects_failed += r.objects_failed;
-    total.events_indexed += r.events_indexed;
-    total.duplicates_dropped += r.duplicates_dropped;
-    for (k, v) in r.records_failed {
-        *total.records_failed.entry(k).or_default() += v;
-    }
-    total.bytes_read += r.bytes_read;
-    total.list_requests += r.list_requests;
-    total.keys_listed += r.keys_listed;
-    total.elapsed_seconds += r.elapsed_seconds;
-    total.failures.extend(r.failures);
+    result.map_err(|e| match e {
+        cairn_store::StoreError::Locked { .. } => anyhow::Error::new(UsageError(e.to_string())),
+        e => anyhow::Error::new(e),
+    })
 }
 
 #[cfg(test)]
