@@ -48,7 +48,7 @@ pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
         .with_max_attempts(opts.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_secs(10));
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry.clone());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }
@@ -67,16 +67,10 @@ pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
         .configure(&base)
         .build()
         .await;
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(retry)
-        .credentials_provider(provider);
-    if let Some(r) = base.region() {
-        loader = loader.region(r.clone());
-    }
-    if let Some(u) = &opts.endpoint_url {
-        loader = loader.endpoint_url(u);
-    }
-    loader.load().await
+    // The same settings, with the role's credentials (refreshed by the provider).
+    base.to_builder()
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(provider))
+        .build()
 }
 
 /// An S3 client for `conf`; path-style when an endpoint is given (by flag, or by the SDK's

@@ -125,9 +125,9 @@ pub struct S3Source {
     opts: S3Options,
     state: Option<PathBuf>,
     watermarks: Watermarks,
-    /// What the last listing found, per partition: (key, location, version), for
+    /// What the last listing found, per partition: (key, location), for
     /// [`S3Source::advance`].
-    listed: BTreeMap<String, Vec<(String, String, String)>>,
+    listed: BTreeMap<String, Vec<(String, String)>>,
     pub stats: Arc<ListStats>,
 }
 
@@ -204,12 +204,12 @@ impl S3Source {
 
     /// Moves each partition's watermark past the keys of the last listing that `done` says
     /// were ingested, stopping at the first that was not, and saves the watermarks.
-    pub fn advance(&mut self, done: impl Fn(&str, &str) -> bool) -> Result<(), SourceError> {
+    pub fn advance(&mut self, done: impl Fn(&str) -> bool) -> Result<(), SourceError> {
         for (partition, keys) in &mut self.listed {
             keys.sort();
             let mut mark = None;
-            for (key, location, version) in keys.iter() {
-                if !done(location, version) {
+            for (key, location) in keys.iter() {
+                if !done(location) {
                     break;
                 }
                 mark = Some(key);
@@ -456,13 +456,11 @@ impl S3Source {
             _ => {}
         }
         let location = format!("s3://{}/{key}", self.url.bucket);
-        let version = etag.unwrap_or_default();
         if let Some(p) = partition {
-            self.listed.entry(p.clone()).or_default().push((
-                key.clone(),
-                location.clone(),
-                version.clone(),
-            ));
+            self.listed
+                .entry(p.clone())
+                .or_default()
+                .push((key.clone(), location.clone()));
         }
         listing.objects.push(Box::new(S3Object::new(
             self.client.clone(),
@@ -470,7 +468,7 @@ impl S3Source {
             &self.url.bucket,
             key,
             size,
-            version,
+            etag.unwrap_or_default(),
             self.opts.body_attempts,
         )));
     }

@@ -83,8 +83,8 @@ pub struct Received {
     receipt: String,
     receive_count: u32,
     pub shape: Option<Shape>,
-    /// Locations (`s3://bucket/key`) and versions of the objects it names.
-    pub objects: Vec<(String, String)>,
+    /// Locations (`s3://bucket/key`) of the objects it names.
+    pub objects: Vec<String>,
     /// Why it was not understood, or why an object it names could not be looked up.
     pub error: Option<String>,
 }
@@ -237,10 +237,7 @@ impl SqsFollower {
                         for o in objects {
                             match self.object(o).await {
                                 Ok(obj) => {
-                                    r.objects.push((
-                                        obj.meta().location.clone(),
-                                        obj.meta().version.clone(),
-                                    ));
+                                    r.objects.push(obj.meta().location.clone());
                                     batch.objects.push(Box::new(obj));
                                 }
                                 Err(e) => r.error = Some(e),
@@ -339,12 +336,12 @@ impl SqsFollower {
     pub fn settle(
         &self,
         batch: Batch,
-        done: impl Fn(&str, &str) -> bool,
+        done: impl Fn(&str) -> bool,
     ) -> Result<Settled, SourceError> {
         let (ok, left): (Vec<_>, Vec<_>) = batch
             .messages
             .into_iter()
-            .partition(|m| m.error.is_none() && m.objects.iter().all(|(l, v)| done(l, v)));
+            .partition(|m| m.error.is_none() && m.objects.iter().all(|l| done(l)));
         self.rt.block_on(async {
             self.delete(&ok).await?;
             for m in &left {

@@ -434,7 +434,7 @@ fn s3_pass(ctx: &Ctx<'_>, src: &mut S3Source) -> Result<IngestReport> {
         .iter()
         .map(|(l, ok)| (l.as_str(), *ok))
         .collect();
-    src.advance(|location, _| done.get(location) == Some(&true))?;
+    src.advance(|location| done.get(location) == Some(&true))?;
     Ok(report)
 }
 
@@ -462,7 +462,7 @@ fn sqs_batch(
         .iter()
         .map(|(l, ok)| (l.as_str(), *ok))
         .collect();
-    let settled = f.settle(batch, |location, _| done.get(location) == Some(&true))?;
+    let settled = f.settle(batch, |location| done.get(location) == Some(&true))?;
     ctx.metrics.messages(settled.deleted, settled.left, tests);
     if let Ok(b) = f.backlog() {
         ctx.metrics.backlog(&f.url, b, ctx.dir);
