@@ -389,6 +389,21 @@ fn sync(moto: &Moto, trail: &Path) {
     ]);
 }
 
+/// Makes the bucket send its S3 event notifications to the queue (moto sends the test event).
+fn notify_queue(moto: &Moto, url: &str) {
+    let arn = queue_arn(moto, url);
+    moto.aws(&[
+        "s3api",
+        "put-bucket-notification-configuration",
+        "--bucket",
+        "trail",
+        "--notification-configuration",
+        &format!(
+            r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
+        ),
+    ]);
+}
+
 fn queue_arn(moto: &Moto, url: &str) -> String {
     moto.aws_json(&[
         "sqs",
@@ -428,16 +443,7 @@ fn one_queue_with_every_notification_shape() {
     ]);
 
     // 1. S3 to SQS directly: configuring it sends the test event; then a re-upload of key 0.
-    moto.aws(&[
-        "s3api",
-        "put-bucket-notification-configuration",
-        "--bucket",
-        "trail",
-        "--notification-configuration",
-        &format!(
-            r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
-        ),
-    ]);
+    notify_queue(&moto, &url);
     upload(&moto, &trail, &keys[0]);
     // 2. An S3 event wrapped by SNS.
     let s3_event = |key: &str| {
@@ -573,17 +579,7 @@ fn a_killed_follower_loses_and_doubles_nothing() {
     let t = tempfile::tempdir().unwrap();
     let trail = t.path().join("trail");
     let (url, keys) = queue_and_bucket(&moto, &trail, "20000");
-    let arn = queue_arn(&moto, &url);
-    moto.aws(&[
-        "s3api",
-        "put-bucket-notification-configuration",
-        "--bucket",
-        "trail",
-        "--notification-configuration",
-        &format!(
-            r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
-        ),
-    ]);
+    notify_queue(&moto, &url);
     sync(&moto, &trail);
     let data = t.path().join("data");
     let port = {
@@ -993,17 +989,7 @@ fn messages_stay_hidden_while_a_slow_batch_is_in_work() {
         "--attributes",
         "VisibilityTimeout=2",
     ]);
-    let arn = queue_arn(&moto, &url);
-    moto.aws(&[
-        "s3api",
-        "put-bucket-notification-configuration",
-        "--bucket",
-        "trail",
-        "--notification-configuration",
-        &format!(
-            r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
-        ),
-    ]);
+    notify_queue(&moto, &url);
     let objects = &keys[..4];
     for k in objects {
         upload(&moto, &trail, k);
@@ -1082,17 +1068,7 @@ fn following_through_faults_on_sqs_and_s3_gives_the_exact_set() {
         "--attributes",
         "VisibilityTimeout=3",
     ]);
-    let arn = queue_arn(&moto, &url);
-    moto.aws(&[
-        "s3api",
-        "put-bucket-notification-configuration",
-        "--bucket",
-        "trail",
-        "--notification-configuration",
-        &format!(
-            r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
-        ),
-    ]);
+    notify_queue(&moto, &url);
     sync(&moto, &trail);
     // Every request of cairn, to SQS and to S3, goes through the faults.
     let proxy = FaultProxy::start(
