@@ -1,0 +1,1 @@
+//! Notification channels (placeholder until the notifiers land).
