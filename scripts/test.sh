@@ -22,9 +22,9 @@ step "python tools for the tests (.venv): moto_server, the AWS CLI, boto3, prome
 # The S3/SQS/CloudTrail tests run against a real AWS-API server on 127.0.0.1 (moto_server),
 # prepared with the AWS CLI; the metrics test parses with the Prometheus project's parser.
 VENV="${CAIRN_VENV:-$PWD/.venv}"
-if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/aws" ] || ! "$VENV/bin/python" -c 'import prometheus_client, boto3' 2>/dev/null; then
+if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/aws" ] || ! "$VENV/bin/python" -c 'import prometheus_client, boto3, aiosmtpd' 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' awscli boto3 prometheus-client
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' awscli boto3 prometheus-client aiosmtpd
 fi
 export CAIRN_VENV="$VENV"
 

@@ -14,6 +14,13 @@
 //! applied after it, so a crash at any point neither loses nor repeats an alert.
 
 pub mod alert;
+pub mod engine;
+pub mod monitor;
 pub mod notify;
+pub mod recorder;
+pub mod rules;
 
 pub use alert::{Alert, AlertKind, Severity};
+pub use engine::{Alerter, Detector, Finding};
+pub use recorder::{Recorder, detect_dir, read_alerts};
+pub use rules::{RuleError, RuleInfo, RuleSet};

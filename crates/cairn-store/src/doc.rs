@@ -22,6 +22,8 @@ pub struct EventDoc {
     /// `eventTime` in Unix seconds.
     pub time: i64,
     pub doc: TantivyDocument,
+    /// What the watcher noted about the event on the decode worker (see [`crate::ingest::Watch`]).
+    pub note: Option<crate::ingest::Note>,
 }
 
 /// `eventID` as 128 bits: the UUID itself, or a 128-bit FNV-1a hash of any other id.
@@ -133,6 +135,7 @@ pub fn build(
         day,
         time: time.unix_timestamp(),
         doc,
+        note: None,
     }
 }
 

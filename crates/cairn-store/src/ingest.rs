@@ -187,6 +187,33 @@ struct Origin {
     delivered: Option<i64>,
 }
 
+/// What a watcher noted about one event on a decode worker.
+pub type Note = Box<dyn std::any::Any + Send>;
+
+/// What a watcher runs on the decode workers for each event read.
+pub type Inspect<'a> = dyn Fn(&serde_json::Value) -> Option<Note> + Sync + 'a;
+
+/// A watcher of the events going into the store: the detection pipeline. `inspect` runs on
+/// the decode workers for every event read; the writer hands its note to `sink` only for the
+/// events the store did not hold yet, so that each event is watched once, whatever the
+/// re-deliveries and re-runs. `sink` stages and applies around each commit ([`CommitHook`]).
+pub struct Watch<'a> {
+    pub inspect: &'a Inspect<'a>,
+    pub sink: &'a mut dyn Sink,
+}
+
+/// The writer-side half of a [`Watch`].
+pub trait Sink: crate::CommitHook {
+    /// A new event's note, in the order the events were added.
+    fn added(&mut self, note: Note);
+}
+
+impl std::fmt::Debug for Watch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watch")
+    }
+}
+
 /// Ingests `objects` into `store`.
 pub fn ingest(
     store: &Store,
@@ -194,7 +221,22 @@ pub fn ingest(
     opts: &IngestOptions,
     progress: &Arc<Progress>,
 ) -> Result<IngestReport, StoreError> {
+    ingest_watched(store, objects, opts, progress, None)
+}
+
+/// [`ingest`], with every new event shown to `watch`.
+pub fn ingest_watched(
+    store: &Store,
+    objects: Vec<Box<dyn Object>>,
+    opts: &IngestOptions,
+    progress: &Arc<Progress>,
+    watch: Option<Watch<'_>>,
+) -> Result<IngestReport, StoreError> {
     let started = Instant::now();
+    let (inspect, mut sink) = match watch {
+        Some(w) => (Some(w.inspect), Some(w.sink)),
+        None => (None, None),
+    };
     let mut writer = store.writer(opts.threads, opts.memory_budget, opts.lock)?;
     let mut report = IngestReport {
         objects_seen: objects.len() as u64,
@@ -279,6 +321,7 @@ pub fn ingest(
                         fields,
                         limits,
                         ingested,
+                        inspect,
                         &tx,
                     )
                     .is_err()
@@ -297,13 +340,17 @@ pub fn ingest(
                     Msg::Events(obj, docs) => {
                         let st = stats.entry(obj).or_default();
                         let delivered = origins[obj].delivered;
-                        for d in docs {
+                        for mut d in docs {
                             st.newest = Some(st.newest.map_or(d.time, |t| t.max(d.time)));
                             st.oldest = Some(st.oldest.map_or(d.time, |t| t.min(d.time)));
                             if let Some(at) = delivered {
                                 crate::health::count_lag(&mut st.lag, at - d.time);
                             }
+                            let note = d.note.take();
                             if writer.add(d)? {
+                                if let (Some(n), Some(sink)) = (note, sink.as_deref_mut()) {
+                                    sink.added(n);
+                                }
                                 st.events += 1;
                                 progress.events.fetch_add(1, Ordering::Relaxed);
                             } else {
@@ -383,7 +430,9 @@ pub fn ingest(
                 if writer.uncommitted() >= opts.commit_every
                     || last_commit.elapsed() >= opts.commit_interval
                 {
-                    writer.commit()?;
+                    writer.commit_with(
+                        sink.as_deref_mut().map(|s| s as &mut dyn crate::CommitHook),
+                    )?;
                     last_commit = Instant::now();
                 }
             }
@@ -394,7 +443,7 @@ pub fn ingest(
         result
     })?;
 
-    writer.finish()?;
+    writer.finish_with(sink.map(|s| s as &mut dyn crate::CommitHook))?;
     report.elapsed_seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -409,6 +458,7 @@ fn decode_object(
     fields: &crate::Fields,
     limits: Limits,
     ingested: OffsetDateTime,
+    inspect: Option<&Inspect<'_>>,
     tx: &crossbeam_channel::Sender<Msg>,
 ) -> Result<(), crossbeam_channel::SendError<Msg>> {
     let send_err = |e: crossbeam_channel::SendError<Msg>| e;
@@ -437,7 +487,10 @@ fn decode_object(
     for item in records.by_ref() {
         match item {
             Ok(event) => {
-                batch.push(doc::build(fields, event, location, account, ingested));
+                let note = inspect.and_then(|f| f(&event.value));
+                let mut d = doc::build(fields, event, location, account, ingested);
+                d.note = note;
+                batch.push(d);
                 if batch.len() == BATCH {
                     tx.send(Msg::Events(
                         i,

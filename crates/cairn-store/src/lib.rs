@@ -53,6 +53,8 @@ pub enum StoreError {
     Index(#[from] tantivy::TantivyError),
     #[error("query: {0}")]
     Query(String),
+    #[error("detection: {0}")]
+    Hook(String),
 }
 
 impl StoreError {
@@ -192,8 +194,14 @@ impl Store {
             searcher: self.searcher()?,
             pending: Vec::new(),
             uncommitted: 0,
+            payload: self.index.load_metas()?.payload,
             _lock: lock,
         })
+    }
+
+    /// The payload of the index's last commit (see [`CommitHook`]).
+    pub fn commit_payload(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.index.load_metas()?.payload)
     }
 
     /// Bytes on disk of the index and ledger.
@@ -261,7 +269,18 @@ pub struct Writer<'s> {
     searcher: tantivy::Searcher,
     pending: Vec<Entry>,
     uncommitted: u64,
+    /// The commit payload: kept from commit to commit until a [`CommitHook`] replaces it.
+    payload: Option<String>,
     _lock: File,
+}
+
+/// What a commit tells besides the index: the detection pipeline stages the alerts of the
+/// events added since the last commit in `prepare`, which returns the payload the index commit
+/// carries, and applies them in `committed`. After a crash, the payload of the last commit
+/// ([`Store::commit_payload`]) says whether a staged batch made it into the index.
+pub trait CommitHook {
+    fn prepare(&mut self, previous: Option<&str>) -> Result<String, String>;
+    fn committed(&mut self) -> Result<(), String>;
 }
 
 impl std::fmt::Debug for Writer<'_> {
@@ -302,12 +321,30 @@ impl Writer<'_> {
 
     /// Makes everything added so far durable, then the ledger entries queued so far.
     pub fn commit(&mut self) -> Result<(), StoreError> {
-        self.iw.commit()?;
+        self.commit_with(None)
+    }
+
+    /// [`Writer::commit`], with the hook's stage and apply around the index commit.
+    pub fn commit_with(&mut self, mut hook: Option<&mut dyn CommitHook>) -> Result<(), StoreError> {
+        if let Some(h) = hook.as_deref_mut() {
+            let p = h
+                .prepare(self.payload.as_deref())
+                .map_err(StoreError::Hook)?;
+            self.payload = Some(p);
+        }
+        let mut prepared = self.iw.prepare_commit()?;
+        if let Some(p) = &self.payload {
+            prepared.set_payload(p);
+        }
+        prepared.commit()?;
         self.store.reader.reload()?;
         self.searcher = self.store.reader.searcher();
         self.ledger.append(std::mem::take(&mut self.pending))?;
         self.dedupe.committed();
         self.uncommitted = 0;
+        if let Some(h) = hook {
+            h.committed().map_err(StoreError::Hook)?;
+        }
         Ok(())
     }
 
@@ -316,8 +353,13 @@ impl Writer<'_> {
     /// of the run and mapped the index into memory (peak RSS 1.29 GiB with the wait, 0.69 GiB
     /// without; BENCHMARKS.md), while search stays as fast over a dozen segments. The
     /// files of an abandoned merge are removed when the index is next opened for writing.
-    pub fn finish(mut self) -> Result<(), StoreError> {
-        self.commit()?;
+    pub fn finish(self) -> Result<(), StoreError> {
+        self.finish_with(None)
+    }
+
+    /// [`Writer::finish`] with a [`CommitHook`].
+    pub fn finish_with(mut self, hook: Option<&mut dyn CommitHook>) -> Result<(), StoreError> {
+        self.commit_with(hook)?;
         if self.searcher.segment_readers().len() > MAX_SEGMENTS_LEFT {
             self.iw.wait_merging_threads()?;
         }

@@ -64,6 +64,109 @@ pub enum Command {
     /// The configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Sigma rules: list, check, test on events, backtest over the store.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Alerts raised by rules and monitors; `alerts show ID` for one with its events.
+    Alerts(AlertsArgs),
+    /// Heartbeat monitors (cairn.toml `[[monitor]]`): their state, or one check now.
+    #[command(subcommand)]
+    Monitors(MonitorsCommand),
+}
+
+/// Which rules: the built-in pack, cairn.toml's `[detect] rules`, and these.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RuleArgs {
+    /// Sigma rule file or directory (repeatable), besides those in cairn.toml.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Leave the built-in rule pack out.
+    #[arg(long)]
+    pub no_builtin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// The rules loaded: id, level, kind, title.
+    List {
+        #[command(flatten)]
+        rules: RuleArgs,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Parse and compile every rule under DIR; report each failure with its file and reason.
+    Check {
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+    },
+    /// Run one rule over events (JSON lines, or a CloudTrail file); print each match and why.
+    Test {
+        /// Rule id, name or title.
+        rule: String,
+        /// Events: JSON lines, `{"Records": [...]}`, gzipped or not.
+        events: PathBuf,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Run the rules over the stored events; report matches per rule. Notifies no one.
+    Backtest {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Only this rule (id, name or title; repeatable).
+        #[arg(long = "rule", value_name = "RULE")]
+        only: Vec<String>,
+        #[command(flatten)]
+        time: TimeArgs,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub command: Option<AlertsCommand>,
+    /// Alerts whose last event is this recent (e.g. 24h).
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Only this rule (id, name or title).
+    #[arg(long, value_name = "RULE")]
+    pub rule: Option<String>,
+    /// At least this severity.
+    #[arg(long, value_name = "LEVEL")]
+    pub severity: Option<String>,
+    #[arg(long, short = 'n', default_value_t = 100)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// One alert (an id or its first characters), and the events it holds.
+    Show {
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MonitorsCommand {
+    /// Each monitor's settings and state.
+    List {
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+    /// Check every monitor now (or as of --at), record changes, notify; exit 1 if any fires.
+    Run {
+        /// Check as if it were this time (RFC 3339), to replay or test.
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +314,8 @@ impl IngestArgs {
                 to: None,
             },
             aws: AwsArgs::default(),
+            rules: RuleArgs::default(),
+            no_rules: false,
             aws_region: None,
             concurrency: None,
             lookback: None,
@@ -253,6 +358,11 @@ pub struct IngestArgs {
     pub time: TimeArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Do not evaluate rules while ingesting.
+    #[arg(long, conflicts_with_all = ["rules", "no_builtin"])]
+    pub no_rules: bool,
     /// The AWS API region (the bucket's or the queue's); --region filters CloudTrail regions.
     #[arg(long, env = "AWS_REGION", value_name = "REGION")]
     pub aws_region: Option<String>,

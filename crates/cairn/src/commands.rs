@@ -49,6 +49,9 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Stats(a) => stats(dir, a),
         Command::Generate(a) => generate(a),
         Command::Demo(a) => crate::demo::run(a, cli.quiet),
+        Command::Rules(c) => crate::detect::rules(dir, c, config.as_ref()),
+        Command::Alerts(a) => crate::detect::alerts(dir, a),
+        Command::Monitors(c) => crate::detect::monitors(dir, c, config.as_ref()),
     }
 }
 
@@ -59,15 +62,26 @@ fn stdout() -> BufWriter<std::io::StdoutLock<'static>> {
 // --- ingest -----------------------------------------------------------------------------------
 
 /// Ingests local paths (the demo's way in).
+/// Reads local paths into the store, with the rules watching (the demo's ingest).
 pub fn ingest_paths(dir: &Path, a: &cli::IngestArgs, quiet: bool) -> Result<IngestReport> {
     let paths = a.inputs.iter().map(std::path::PathBuf::from).collect();
     let mut listing = LocalSource::new(paths)
         .list()
         .map_err(|e| UsageError(e.to_string()))?;
     let store = Store::open_or_create(dir).with_context(|| format!("opening {}", dir.display()))?;
+    let watching = crate::detect::Watching::start(dir, &store, &a.rules, a.no_rules, None, false)?;
     let objects = std::mem::take(&mut listing.objects);
-    let mut report =
-        crate::ingest::with_progress(&store, objects, &crate::ingest::options(a), !quiet)?;
+    let report = crate::ingest::with_progress(
+        &store,
+        objects,
+        &crate::ingest::options(a),
+        !quiet,
+        watching.as_ref(),
+    );
+    if let Some(w) = watching {
+        w.finish(quiet);
+    }
+    let mut report = report?;
     for (reason, n) in listing.skipped {
         *report.objects_skipped.entry(reason).or_default() += n;
     }

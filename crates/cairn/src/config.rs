@@ -19,6 +19,23 @@
 //! [[source]]
 //! name = "live"
 //! url = "sqs://https://sqs.us-east-1.amazonaws.com/222222222222/cloudtrail-notifications"
+//!
+//! [detect]
+//! rules = ["./rules", "/opt/sigma/rules/cloud/aws"]   # relative to this file
+//! builtin = true                                     # the built-in pack (default)
+//!
+//! [[monitor]]
+//! name = "canary"
+//! query = 'eventName:GetTrailStatus AND userIdentity.userName:monitor'
+//! window = "1h"
+//! min_count = 10
+//!
+//! [[channel]]
+//! name = "secops"
+//! type = "webhook"
+//! url = "https://hooks.example.com/cairn"
+//! secret_env = "CAIRN_WEBHOOK_SECRET"
+//! min_severity = "high"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -39,6 +56,28 @@ pub struct Config {
     pub ingest: IngestSection,
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub detect: DetectSection,
+    #[serde(default, rename = "monitor")]
+    pub monitors: Vec<cairn_detect::monitor::MonitorConfig>,
+    #[serde(default, rename = "channel")]
+    pub channels: Vec<cairn_detect::notify::ChannelConfig>,
+}
+
+/// Rules and alerting.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectSection {
+    /// Rule files and directories, relative to the configuration file.
+    #[serde(default)]
+    pub rules: Vec<PathBuf>,
+    /// The built-in rule pack (default true).
+    pub builtin: Option<bool>,
+    /// Evaluate rules while ingesting (default true).
+    pub enabled: Option<bool>,
+    /// What a notification offers to show an alert's events: a URL with `{id}`, else the
+    /// `cairn alerts show` command.
+    pub show_url: Option<String>,
 }
 
 /// Defaults for `cairn ingest`.

@@ -97,6 +97,31 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
         }
     }
 
+    // What the rules raised while the trail was read.
+    let alerts = crate::detect::all_alerts(&data)?;
+    writeln!(
+        out,
+        "\nThe built-in rules raised {} alert(s) while ingesting; the high and critical ones:",
+        alerts.len()
+    )?;
+    let mut serious: Vec<&cairn_detect::Alert> = alerts
+        .iter()
+        .filter(|a| a.severity >= cairn_detect::Severity::High)
+        .collect();
+    serious.sort_by(|a, b| a.first_seen.cmp(&b.first_seen));
+    for a in serious {
+        writeln!(
+            out,
+            "  [{}] {} ({} event{})\n     {}\n     cairn --data-dir {d} alerts show {}",
+            a.severity.as_str().to_uppercase(),
+            a.rule,
+            a.count,
+            if a.count == 1 { "" } else { "s" },
+            a.summary,
+            a.id
+        )?;
+    }
+
     let example_id = manifest
         .stories
         .first()
@@ -124,6 +149,8 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
         format!("cairn --data-dir {d} search 'sourceIPAddress:{cidr}' --since 7d"),
         format!("cairn --data-dir {d} show {example_id}"),
         format!("cairn --data-dir {d} stats"),
+        format!("cairn --data-dir {d} alerts --severity high"),
+        format!("cairn --data-dir {d} rules backtest --since 8d"),
     ] {
         writeln!(out, "  {cmd}")?;
     }

@@ -75,6 +75,7 @@ struct Ctx<'a> {
     metrics: Arc<Metrics>,
     quiet: bool,
     follow: bool,
+    watch: Option<&'a crate::detect::Watching>,
 }
 
 fn duration(s: &str, flag: &str) -> Result<Duration> {
@@ -209,6 +210,8 @@ pub fn run(
         return Err(UsageError("--follow cannot read standard input".into()).into());
     }
     let store = Store::open_or_create(dir).with_context(|| format!("opening {}", dir.display()))?;
+    let watching =
+        crate::detect::Watching::start(dir, &store, &a.rules, a.no_rules, config, a.follow)?;
     let ctx = Ctx {
         dir,
         store: &store,
@@ -234,6 +237,7 @@ pub fn run(
         metrics: Arc::default(),
         quiet,
         follow: a.follow,
+        watch: watching.as_ref(),
     };
     let rt = aws::runtime().context("starting the AWS runtime")?;
     // Following, SIGINT/SIGTERM finish the batch in work. A single run keeps the default
@@ -277,13 +281,32 @@ pub fn run(
     }
     drop(rt);
 
+    let raised = watching.as_ref().map(|w| w.raised());
+    if let Some(w) = watching {
+        w.finish(quiet);
+    }
     let mut out = std::io::stdout().lock();
     match a.format {
         SummaryFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &total)?;
+            let mut v = serde_json::to_value(&total)?;
+            if let Some(n) = raised {
+                v["alerts_raised"] = n.into();
+            }
+            serde_json::to_writer_pretty(&mut out, &v)?;
             std::io::Write::write_all(&mut out, b"\n")?;
         }
-        SummaryFormat::Text => print_summary(&mut out, &total)?,
+        SummaryFormat::Text => {
+            print_summary(&mut out, &total)?;
+            if let Some(n) = raised.filter(|n| *n > 0) {
+                std::io::Write::write_fmt(
+                    &mut out,
+                    format_args!(
+                        "{n} alert(s) raised: cairn --data-dir {} alerts\n",
+                        dir.display()
+                    ),
+                )?;
+            }
+        }
     }
     Ok(if total.has_failures() {
         Outcome::InputFailed
@@ -337,6 +360,9 @@ fn follow(
             let f = follower(ctx, j, q, rt)?;
             tracing::info!(queue = %f.url, "following");
             while !*stop.borrow() {
+                if let Some(w) = ctx.watch {
+                    w.tick(ctx.store);
+                }
                 match sqs_batch(ctx, &f, &stop) {
                     Ok(Some(r)) => total.merge(r),
                     Ok(None) => {}
@@ -352,6 +378,9 @@ fn follow(
             let mut src = s3_source(ctx, j, url, rt)?;
             tracing::info!(%url, interval = ?ctx.interval, "following");
             while !*stop.borrow() {
+                if let Some(w) = ctx.watch {
+                    w.tick(ctx.store);
+                }
                 match s3_pass(ctx, &mut src) {
                     Ok(r) => total.merge(r),
                     Err(e) => tracing::error!(%url, error = %format!("{e:#}"), "pass failed"),
@@ -365,6 +394,9 @@ fn follow(
                     .list()
                     .map_err(|e| UsageError(e.to_string()))?;
                 total.merge(ingest_listing(ctx, listing)?);
+                if let Some(w) = ctx.watch {
+                    w.tick(ctx.store);
+                }
                 pause(rt, &mut stop, ctx.interval);
             }
         }
@@ -494,7 +526,7 @@ fn ingest_objects(
         return Ok(IngestReport::default());
     }
     let bar = !ctx.quiet && !ctx.follow;
-    let report = with_progress(ctx.store, objects, &ctx.opts, bar)?;
+    let report = with_progress(ctx.store, objects, &ctx.opts, bar, ctx.watch)?;
     ctx.metrics.observe(&report);
     Ok(report)
 }
@@ -506,10 +538,14 @@ pub fn with_progress(
     objects: Vec<Box<dyn cairn_model::Object>>,
     opts: &IngestOptions,
     bar: bool,
+    watch: Option<&crate::detect::Watching>,
 ) -> Result<IngestReport> {
     let progress = Arc::new(Progress::default());
     let bar = bar.then(|| progress_bar(progress.clone()));
-    let result = cairn_store::ingest::ingest(store, objects, opts, &progress);
+    let result = match watch {
+        Some(w) => w.ingest(store, objects, opts, &progress),
+        None => cairn_store::ingest::ingest(store, objects, opts, &progress),
+    };
     if let Some((stop, handle)) = bar {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = handle.join();

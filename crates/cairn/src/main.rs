@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod config;
 mod demo;
+mod detect;
 mod health;
 mod ingest;
 mod metrics;
