@@ -15,6 +15,7 @@
 
 pub mod alert;
 pub mod engine;
+pub mod legacy;
 pub mod monitor;
 pub mod notify;
 pub mod recorder;

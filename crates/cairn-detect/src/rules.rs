@@ -143,6 +143,18 @@ impl RuleSet {
         let mut corr_files = Vec::new();
         for (file, text) in docs {
             set.files += 1;
+            let text = match crate::legacy::rewrite(&text) {
+                Ok(Some(t)) => t,
+                Ok(None) => text,
+                Err(reason) => {
+                    errors.push(RuleError {
+                        file,
+                        rule: None,
+                        reason,
+                    });
+                    continue;
+                }
+            };
             let collection = match rsigma_parser::parse_sigma_yaml(&text) {
                 Ok(c) => c,
                 Err(e) => {
@@ -408,11 +420,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `product: aws, service: cloudtrail`; older SigmaHQ rules leave the product out.
 fn is_cloudtrail(rule: &SigmaRule) -> bool {
     let ls = &rule.logsource;
     ls.product
         .as_deref()
-        .is_some_and(|p| p.eq_ignore_ascii_case("aws"))
+        .is_none_or(|p| p.eq_ignore_ascii_case("aws"))
         && ls
             .service
             .as_deref()
