@@ -298,3 +298,62 @@ pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), RecordError
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Detector;
+
+    fn rules() -> RuleSet {
+        let rule = "title: Key pair deleted\nid: 11111111-1111-1111-1111-111111111111\n\
+            logsource: {product: aws, service: cloudtrail}\n\
+            detection:\n  sel:\n    eventName: DeleteKeyPair\n  condition: sel\nlevel: low\n";
+        let (set, errors) = RuleSet::from_texts(vec![("r.yml".into(), rule.into())]);
+        assert!(errors.is_empty());
+        set
+    }
+
+    fn finding(set: &RuleSet, id: &str) -> Finding {
+        let ev = serde_json::json!({"eventID": id, "eventName": "DeleteKeyPair",
+            "eventTime": "2026-01-01T00:00:00Z", "recipientAccountId": "111122223333"});
+        Detector::new(set).inspect(&ev).expect("the rule matches")
+    }
+
+    #[test]
+    fn a_batch_staged_for_a_commit_that_did_not_happen_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = rules();
+        let mut r = Recorder::open(dir.path(), &set, None).unwrap();
+        r.add(finding(&set, "e1"));
+        let before = r.prepare(None).unwrap();
+        assert!(dir.path().join("pending.json").exists());
+        drop(r); // the crash: the index never committed `before`
+        let r = Recorder::open(dir.path(), &set, None).unwrap();
+        assert!(read_alerts(dir.path()).unwrap().is_empty());
+        assert!(!dir.path().join("pending.json").exists());
+        assert_eq!(r.seq, 0);
+        let _ = before;
+    }
+
+    #[test]
+    fn a_batch_the_index_committed_is_applied_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let set = rules();
+        let mut r = Recorder::open(dir.path(), &set, None).unwrap();
+        r.add(finding(&set, "e1"));
+        let payload = r.prepare(Some(r#"{"other":1}"#)).unwrap();
+        assert_eq!(payload_seq(Some(&payload)), Some(1));
+        assert!(payload.contains("\"other\":1"), "other payload keys are kept: {payload}");
+        drop(r); // the crash: after the index commit, before the alerts were applied
+        let mut r = Recorder::open(dir.path(), &set, Some(&payload)).unwrap();
+        assert_eq!(read_alerts(dir.path()).unwrap().len(), 1);
+        // Applying again (a crash while applying) does not repeat it.
+        r.add(finding(&set, "e2"));
+        let p2 = r.prepare(Some(&payload)).unwrap();
+        r.committed().unwrap();
+        let _ = Recorder::open(dir.path(), &set, Some(&p2)).unwrap();
+        let alerts = read_alerts(dir.path()).unwrap();
+        assert_eq!(alerts.len(), 2, "{alerts:?}");
+        assert_eq!(r.raised, 1);
+    }
+}
