@@ -347,10 +347,34 @@ pub fn config_check(path: Option<&Path>) -> Result<Outcome> {
         )
         .into()),
         Some(l) => {
+            // What serde cannot see: durations, channel settings, rule files.
+            let mut problems = Vec::new();
+            for m in &l.config.monitors {
+                if let Err(e) = cairn_detect::monitor::Monitor::new(m.clone()) {
+                    problems.push(e);
+                }
+            }
+            for c in &l.config.channels {
+                if let Err(e) = c.validate() {
+                    problems.push(format!("channel {:?}: {e}", c.name));
+                }
+            }
+            let (rules, errors) =
+                crate::detect::load_rules(&crate::cli::RuleArgs::default(), Some(&l));
+            problems.extend(errors.iter().map(|e| e.to_string()));
+            if !problems.is_empty() {
+                for p in &problems {
+                    eprintln!("error: {}: {p}", l.path.display());
+                }
+                return Ok(Outcome::Exit(2));
+            }
             println!(
-                "{}: ok ({} sources)",
+                "{}: ok ({} sources, {} rules, {} monitors, {} channels)",
                 l.path.display(),
-                l.config.sources.len()
+                l.config.sources.len(),
+                rules.len(),
+                l.config.monitors.len(),
+                l.config.channels.len()
             );
             Ok(Outcome::Ok)
         }

@@ -960,7 +960,7 @@ fn config_check_names_the_line_of_an_error() {
     .unwrap();
     let mut c = cairn(t.path(), &moto);
     c.arg("--config").arg(&good).args(["config", "check"]);
-    assert!(ok(c).contains("ok (2 sources)"));
+    assert!(ok(c).contains("ok (2 sources, "));
     let bad = t.path().join("bad.toml");
     std::fs::write(
         &bad,
