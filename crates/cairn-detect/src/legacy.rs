@@ -88,10 +88,17 @@ fn parse(search: &str, agg: &str) -> Result<Aggregation, String> {
         }
         None => (None, rest),
     };
-    let (op, n) = [(">=", "gte"), ("<=", "lte"), (">", "gt"), ("<", "lt"), ("==", "eq"), ("=", "eq")]
-        .iter()
-        .find_map(|(sym, name)| rest.strip_prefix(sym).map(|n| (*name, n.trim())))
-        .ok_or_else(bad)?;
+    let (op, n) = [
+        (">=", "gte"),
+        ("<=", "lte"),
+        (">", "gt"),
+        ("<", "lt"),
+        ("==", "eq"),
+        ("=", "eq"),
+    ]
+    .iter()
+    .find_map(|(sym, name)| rest.strip_prefix(sym).map(|n| (*name, n.trim())))
+    .ok_or_else(bad)?;
     let value = n.parse().map_err(|_| bad())?;
     Ok(Aggregation {
         search: search.to_string(),
@@ -157,9 +164,15 @@ fn split(doc: Value, agg: Aggregation) -> Result<(Value, Value), String> {
             "event_count".into()
         }),
     );
-    c.insert(key("rules"), Value::Sequence(vec![Value::String(base_name)]));
+    c.insert(
+        key("rules"),
+        Value::Sequence(vec![Value::String(base_name)]),
+    );
     if let Some(b) = &agg.by {
-        c.insert(key("group-by"), Value::Sequence(vec![Value::String(b.clone())]));
+        c.insert(
+            key("group-by"),
+            Value::Sequence(vec![Value::String(b.clone())]),
+        );
     }
     c.insert(
         key("timespan"),
@@ -203,7 +216,14 @@ mod tests {
         assert_eq!(c.correlations.len(), 1);
         assert_eq!(c.correlations[0].id.as_deref(), Some("abc"));
         assert_eq!(c.correlations[0].timespan.seconds, 600);
-        assert_eq!(c.correlations[0].group_by, vec!["userIdentity.arn".to_string()]);
-        assert!(rewrite("title: x\ndetection:\n  condition: a or b\n").unwrap().is_none());
+        assert_eq!(
+            c.correlations[0].group_by,
+            vec!["userIdentity.arn".to_string()]
+        );
+        assert!(
+            rewrite("title: x\ndetection:\n  condition: a or b\n")
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -343,7 +343,10 @@ mod tests {
         r.add(finding(&set, "e1"));
         let payload = r.prepare(Some(r#"{"other":1}"#)).unwrap();
         assert_eq!(payload_seq(Some(&payload)), Some(1));
-        assert!(payload.contains("\"other\":1"), "other payload keys are kept: {payload}");
+        assert!(
+            payload.contains("\"other\":1"),
+            "other payload keys are kept: {payload}"
+        );
         drop(r); // the crash: after the index commit, before the alerts were applied
         let mut r = Recorder::open(dir.path(), &set, Some(&payload)).unwrap();
         assert_eq!(read_alerts(dir.path()).unwrap().len(), 1);
