@@ -581,3 +581,106 @@ fn every_sigmahq_cloudtrail_rule_parses_and_compiles() {
         .unwrap();
     assert!(n >= 57, "{out}");
 }
+
+fn fixture(rule: &str, file: &str) -> Vec<Value> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cairn-detect/tests/fixtures/rules")
+        .join(rule)
+        .join(file);
+    std::fs::read_to_string(&p)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn correlation_windows_survive_a_restart_storms_are_suppressed_and_alerts_are_delivered() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let delivered = t.path().join("delivered.jsonl");
+    let config = t.path().join("cairn.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[channel]]\nname = \"archive\"\ntype = \"file\"\npath = \"{}\"\nmin_severity = \"informational\"\n",
+            delivered.display()
+        ),
+    )
+    .unwrap();
+    let ingest = |file: &Path| {
+        let mut c = cairn(&data);
+        c.arg("--config")
+            .arg(&config)
+            .arg("ingest")
+            .arg(file)
+            .arg("-q");
+        ok(c);
+    };
+
+    // A burst of 20 denials, read by two separate runs: 10 and 10.
+    let burst = fixture("access-denied-burst", "fires-leaked-key.jsonl");
+    assert_eq!(burst.len(), 21);
+    let (a, b) = burst.split_at(11);
+    write_lines(&t.path().join("a.jsonl"), a);
+    write_lines(&t.path().join("b.jsonl"), b);
+    ingest(&t.path().join("a.jsonl"));
+    assert!(alerts(&data).is_empty(), "ten denials are not a burst yet");
+    ingest(&t.path().join("b.jsonl"));
+    let after = alerts(&data);
+    let bursts: Vec<&Value> = after
+        .iter()
+        .filter(|x| x["rule"] == "Burst of Access Denied Errors From One Principal")
+        .collect();
+    assert_eq!(
+        bursts.len(),
+        1,
+        "the window carried over the restart: {after:#?}"
+    );
+    assert!(
+        bursts[0]["event_ids"].as_array().unwrap().len() >= 20,
+        "{:#}",
+        bursts[0]
+    );
+
+    // Five security groups created by one principal within minutes: one alert, count 5; one
+    // by somebody else: its own alert.
+    let one = &fixture("security-group-created", "fires.jsonl")[0];
+    let mut storm = Vec::new();
+    for i in 0..6 {
+        let mut e = one.clone();
+        e["eventID"] = json!(format!("5e5e5e5e-0000-4000-8000-00000000000{i}"));
+        e["eventTime"] = json!(format!("2026-11-20T10:0{i}:00Z"));
+        if i == 5 {
+            e["userIdentity"]["arn"] = json!("arn:aws:iam::111122223333:user/someone-else");
+        }
+        storm.push(e);
+    }
+    write_lines(&t.path().join("storm.jsonl"), &storm);
+    ingest(&t.path().join("storm.jsonl"));
+    let sg: Vec<Value> = alerts(&data)
+        .into_iter()
+        .filter(|x| x["rule"] == "Security Group Created")
+        .collect();
+    let mut counts: Vec<u64> = sg.iter().map(|x| x["count"].as_u64().unwrap()).collect();
+    counts.sort();
+    assert_eq!(counts, vec![1, 5], "{sg:#?}");
+
+    // Every alert went to the channel once, and the alert says so.
+    let lines = std::fs::read_to_string(&delivered).unwrap();
+    let sent: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let all = alerts(&data);
+    assert_eq!(sent.len(), all.len(), "{lines}");
+    for a in &all {
+        assert_eq!(a["deliveries"][0]["channel"], "archive", "{a:#}");
+        assert_eq!(a["deliveries"][0]["ok"], true, "{a:#}");
+    }
+    assert!(
+        sent[0]["text"].as_str().unwrap().contains("alerts show"),
+        "{:#}",
+        sent[0]
+    );
+}
