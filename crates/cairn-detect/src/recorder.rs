@@ -66,6 +66,9 @@ struct Staged {
     state: State,
 }
 
+/// Findings fed to the correlations at once.
+const FEED_CHUNK: usize = 4096;
+
 /// The batch number a commit payload carries, if any.
 fn payload_seq(payload: Option<&str>) -> Option<u64> {
     let v: serde_json::Value = serde_json::from_str(payload?).ok()?;
@@ -80,6 +83,11 @@ pub struct Recorder {
     dir: PathBuf,
     alerter: Alerter,
     findings: Vec<Finding>,
+    /// Alerts raised or updated since the last commit, each in its latest form, and whether new.
+    touched: Vec<(Alert, bool)>,
+    at: HashMap<String, usize>,
+    /// Whether findings changed the correlation state since the last commit.
+    dirty: bool,
     seq: u64,
     staged: Option<Staged>,
     on_alert: Option<OnAlert>,
@@ -138,6 +146,9 @@ impl Recorder {
             dir: dir.to_path_buf(),
             alerter,
             findings: Vec::new(),
+            touched: Vec::new(),
+            at: HashMap::new(),
+            dirty: false,
             seq,
             staged: None,
             on_alert: None,
@@ -150,9 +161,33 @@ impl Recorder {
         self.on_alert = Some(f);
     }
 
-    /// A finding on an event the store just added.
+    /// A finding on an event the store just added. Findings are fed to the correlations in
+    /// event-time order a chunk at a time, so that a noisy rule holds memory by its alerts, not
+    /// by its matched events.
     pub fn add(&mut self, f: Finding) {
         self.findings.push(f);
+        if self.findings.len() >= FEED_CHUNK {
+            self.feed();
+        }
+    }
+
+    fn feed(&mut self) {
+        if self.findings.is_empty() {
+            return;
+        }
+        self.dirty = true;
+        for (alert, new) in self.alerter.feed(std::mem::take(&mut self.findings)) {
+            match self.at.get(&alert.id) {
+                Some(&i) => {
+                    let was_new = self.touched[i].1;
+                    self.touched[i] = (alert, was_new || new);
+                }
+                None => {
+                    self.at.insert(alert.id.clone(), self.touched.len());
+                    self.touched.push((alert, new));
+                }
+            }
+        }
     }
 
     /// Stages the batch's alerts; returns the payload for the index commit.
@@ -160,11 +195,14 @@ impl Recorder {
         let mut payload: serde_json::Map<String, serde_json::Value> = previous
             .and_then(|p| serde_json::from_str(p).ok())
             .unwrap_or_default();
-        if self.findings.is_empty() {
+        self.feed();
+        if !self.dirty {
             payload.insert("detect".into(), self.seq.into());
             return Ok(serde_json::Value::Object(payload).to_string());
         }
-        let touched = self.alerter.feed(std::mem::take(&mut self.findings));
+        self.at.clear();
+        self.dirty = false;
+        let touched = std::mem::take(&mut self.touched);
         let seq = self.seq + 1;
         let staged = Staged {
             seq,

@@ -75,6 +75,9 @@ pub struct DetectSection {
     pub builtin: Option<bool>,
     /// Evaluate rules while ingesting (default true).
     pub enabled: Option<bool>,
+    /// Suppression for detection rules that set no `cairn.suppress` (e.g. "1h"): a large
+    /// third-party rule set then raises one alert per rule, principal and account per window.
+    pub suppress: Option<String>,
     /// What a notification offers to show an alert's events: a URL with `{id}`, else the
     /// `cairn alerts show` command.
     pub show_url: Option<String>,

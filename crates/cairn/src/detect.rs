@@ -41,7 +41,26 @@ pub fn load_rules(
         dirs.extend(l.config.detect.rules.iter().map(|d| base.join(d)));
         builtin &= l.config.detect.builtin.unwrap_or(true);
     }
-    RuleSet::load(&dirs, builtin)
+    let (mut set, mut errors) = RuleSet::load(&dirs, builtin);
+    if let Some(d) = config.and_then(|l| l.config.detect.suppress.as_deref()) {
+        match cairn_detect::rules::parse_duration(d) {
+            Ok(secs) => {
+                for r in &mut set.info {
+                    if r.kind == cairn_detect::rules::RuleKind::Detection && r.suppress.is_none() {
+                        r.suppress = Some(secs);
+                    }
+                }
+            }
+            Err(e) => errors.push(cairn_detect::RuleError {
+                file: config
+                    .map(|l| l.path.display().to_string())
+                    .unwrap_or_default(),
+                rule: None,
+                reason: format!("[detect] suppress: {e}"),
+            }),
+        }
+    }
+    (set, errors)
 }
 
 /// What tells a reader of a notification how to see the alert's events.
