@@ -270,6 +270,10 @@ impl RuleSet {
                 c.id = Some(c.name.clone().unwrap_or_else(|| c.title.clone()));
             }
             let id = c.id.clone().unwrap_or_default();
+            // Its inputs stay quiet even if it fails below: they exist to feed it.
+            if !c.generate {
+                feeds_only.extend(c.rules.iter().cloned());
+            }
             let fail = |reason: String| RuleError {
                 file: file.clone(),
                 rule: Some(c.title.clone()),
@@ -294,9 +298,6 @@ impl RuleSet {
             if let Err(e) = compiled {
                 errors.push(fail(e.to_string()));
                 continue;
-            }
-            if !c.generate {
-                feeds_only.extend(c.rules.iter().cloned());
             }
             set.info.push(RuleInfo {
                 id,
