@@ -50,7 +50,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Generate(a) => generate(a),
         Command::Demo(a) => crate::demo::run(a, cli.quiet),
         Command::Rules(c) => crate::detect::rules(dir, c, config.as_ref()),
-        Command::Alerts(a) => crate::detect::alerts(dir, a),
+        Command::Alerts(a) => crate::detect::alerts(dir, a, config.as_ref()),
         Command::Monitors(c) => crate::detect::monitors(dir, c, config.as_ref()),
     }
 }

@@ -642,7 +642,7 @@ pub fn all_alerts(dir: &Path) -> Result<Vec<Alert>> {
     Ok(alerts)
 }
 
-pub fn alerts(dir: &Path, a: cli::AlertsArgs) -> Result<Outcome> {
+pub fn alerts(dir: &Path, a: cli::AlertsArgs, config: Option<&Loaded>) -> Result<Outcome> {
     if let Some(AlertsCommand::Show { id, format }) = a.command {
         return show(dir, &id, format);
     }
@@ -655,7 +655,17 @@ pub fn alerts(dir: &Path, a: cli::AlertsArgs) -> Result<Outcome> {
         alerts.retain(|x| x.last_seen >= cut);
     }
     if let Some(r) = &a.rule {
-        alerts.retain(|x| x.rule_id == *r || x.rule == *r || x.rule_id.starts_with(r.as_str()));
+        // A rule's name (as `rules list` shows it), id, id prefix or title; monitors by name.
+        let (set, _) = load_rules(&RuleArgs::default(), config);
+        let id = set.find(r).map(|i| i.id.clone());
+        let monitor = format!("monitor:{r}");
+        alerts.retain(|x| {
+            Some(&x.rule_id) == id.as_ref()
+                || x.rule_id == *r
+                || x.rule_id == monitor
+                || x.rule == *r
+                || x.rule_id.starts_with(r.as_str())
+        });
     }
     if let Some(s) = &a.severity {
         let min: Severity = s.parse().map_err(UsageError)?;

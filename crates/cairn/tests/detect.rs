@@ -179,6 +179,19 @@ fn the_stories_raise_their_alerts_and_the_noise_raises_nothing_serious() {
         serde_json::from_slice(&std::fs::read(trail.join("manifest.json")).unwrap()).unwrap();
     check_stories(&data, &m);
 
+    // Alerts of one rule, by the name `rules list` shows.
+    let mut c = cairn(&data);
+    c.args([
+        "alerts",
+        "--rule",
+        "cloudtrail-logging-stopped",
+        "--format",
+        "json",
+    ]);
+    let one: Vec<Value> = serde_json::from_str(&ok(c)).unwrap();
+    assert_eq!(one.len(), 1, "{one:#?}");
+    assert_eq!(one[0]["event_name"], "StopLogging");
+
     // From an alert to its events in one command.
     let stop = alerts(&data)
         .into_iter()
