@@ -460,24 +460,10 @@ fn yaml_list(v: &yaml_serde::Value) -> Option<Vec<String>> {
     }
 }
 
-/// `30s`, `10m`, `1h`, `2d` as seconds.
+/// A duration in the query language's syntax (`30s`, `10m`, `1h`, `2d`, `1d12h`) as seconds.
 pub fn parse_duration(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{s:?} has no unit (s, m, h, d)"))?;
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 30m"))?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (s, m, h, d)")),
-    };
-    Ok(n * mult)
+    let d = cairn_query::time::parse_duration(s).map_err(|e| e.to_string())?;
+    Ok(d.whole_seconds().max(0) as u64)
 }
 
 #[cfg(test)]
