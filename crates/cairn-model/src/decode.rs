@@ -14,6 +14,7 @@ use std::io::{self, Read};
 
 use flate2::bufread::GzDecoder;
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -116,6 +117,8 @@ pub struct Records<R: Read> {
     /// Inside an array, after an element: a `,` or `]` must come next.
     need_comma: bool,
     done: bool,
+    /// Ended on a fatal error.
+    failed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +139,7 @@ impl<R: Read> Records<R> {
             inner: body,
             left: limits.max_object_bytes,
             limit: limits.max_object_bytes,
+            hash: None,
         };
         Ok(Records {
             scan: Scanner::new(capped),
@@ -145,6 +149,7 @@ impl<R: Read> Records<R> {
             first: true,
             need_comma: false,
             done: false,
+            failed: false,
         })
     }
 
@@ -158,8 +163,26 @@ impl<R: Read> Records<R> {
         self.scan.offset
     }
 
+    /// Also computes the SHA-256 of the decompressed bytes (what a CloudTrail digest lists as
+    /// the file's `hashValue`), as they stream past. Call before the first record is read.
+    pub fn hashing(mut self) -> Self {
+        self.scan.reader.hash = Some(Sha256::new());
+        self
+    }
+
+    /// Hex SHA-256 of the whole decompressed object: `Some` only with [`Records::hashing`],
+    /// once the stream ended without a fatal error.
+    pub fn sha256(&self) -> Option<String> {
+        if !self.done || self.failed {
+            return None;
+        }
+        let h = self.scan.reader.hash.clone()?;
+        Some(hex(&h.finalize()))
+    }
+
     fn fail(&mut self, e: DecodeError) -> Option<Result<Event, DecodeError>> {
         self.done = true;
+        self.failed = true;
         Some(Err(e))
     }
 
@@ -575,11 +598,12 @@ impl<R: Read> Read for Body<R> {
     }
 }
 
-/// Caps the number of bytes read from the decompressor.
+/// Caps the number of bytes read from the decompressor, and hashes them when asked.
 struct Capped<R> {
     inner: R,
     left: u64,
     limit: u64,
+    hash: Option<Sha256>,
 }
 
 impl<R: Read> Read for Capped<R> {
@@ -595,6 +619,9 @@ impl<R: Read> Read for Capped<R> {
         let want = out.len().min(self.left.min(usize::MAX as u64) as usize);
         let n = self.inner.read(&mut out[..want])?;
         self.left -= n as u64;
+        if let Some(h) = &mut self.hash {
+            h.update(&out[..n]);
+        }
         Ok(n)
     }
 }
@@ -813,6 +840,63 @@ impl<R: Read> Scanner<R> {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One gzip member, for integrity checks.
+
+/// The decompressed bytes of exactly one gzip member, as CloudTrail hashes a log file, capped
+/// at `limit` bytes. Unlike [`Records`], a second member is not read: anything after the first
+/// member is reported by [`FirstMember::trailing`], since a reader that accepts it (as `zcat`
+/// does) would see data the digest never covered.
+pub struct FirstMember<R: io::BufRead> {
+    decoder: Capped<GzDecoder<R>>,
+}
+
+impl<R: io::BufRead> FirstMember<R> {
+    /// Starts decompressing `reader`; fails unless it starts with the gzip magic bytes.
+    pub fn new(mut reader: R, limit: u64) -> io::Result<Self> {
+        if !reader.fill_buf()?.starts_with(&GZIP_MAGIC[..1]) {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "not gzip"));
+        }
+        #[allow(clippy::disallowed_methods)] // capped by `Capped` right here
+        let decoder = GzDecoder::new(reader);
+        Ok(FirstMember {
+            decoder: Capped {
+                inner: decoder,
+                left: limit,
+                limit,
+                hash: None,
+            },
+        })
+    }
+
+    /// After the member was read to its end: how many bytes follow it (counted up to
+    /// `max`, without decompressing them).
+    pub fn trailing(self, max: u64) -> io::Result<u64> {
+        let inner = self.decoder.inner.into_inner();
+        io::copy(&mut inner.take(max), &mut io::sink())
+    }
+}
+
+impl<R: io::BufRead> Read for FirstMember<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.decoder.read(out)
+    }
+}
+
+/// Whether an error from this module's readers is the decompressed-size cap.
+pub fn is_cap_exceeded(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<CapExceeded>())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
 }
 
 #[cfg(test)]

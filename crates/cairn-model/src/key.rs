@@ -37,6 +37,8 @@ pub struct KeyInfo {
     pub delivered: Option<OffsetDateTime>,
     /// For digests: the trail name.
     pub trail: Option<String>,
+    /// For digests: the trail's home region (where it was created).
+    pub home_region: Option<String>,
     /// For digests: the `_backfill` suffix, a digest written late.
     pub backfill: bool,
 }
@@ -120,6 +122,7 @@ pub fn route(key: &str) -> Route {
         date,
         delivered: name.delivered,
         trail: name.trail,
+        home_region: name.home_region,
         backfill: name.backfill,
     })
 }
@@ -128,6 +131,7 @@ struct FileName {
     region: String,
     delivered: Option<OffsetDateTime>,
     trail: Option<String>,
+    home_region: Option<String>,
     backfill: bool,
 }
 
@@ -149,6 +153,7 @@ fn parse_log_name(file: &str, account: &str, service: &str) -> Option<FileName> 
         region: region.to_string(),
         delivered: Some(parse_stamp(stamp)?),
         trail: None,
+        home_region: None,
         backfill: false,
     })
 }
@@ -168,7 +173,7 @@ fn parse_digest_name(file: &str, account: &str) -> Option<FileName> {
         None => (rest, false),
     };
     let (rest, stamp) = rest.rsplit_once('_')?;
-    let (rest, _home_region) = rest.rsplit_once('_')?;
+    let (rest, home_region) = rest.rsplit_once('_')?;
     let (region, trail) = rest.split_once('_')?;
     if trail.is_empty() {
         return None;
@@ -177,6 +182,7 @@ fn parse_digest_name(file: &str, account: &str) -> Option<FileName> {
         region: region.to_string(),
         delivered: Some(parse_stamp(stamp)?),
         trail: Some(trail.to_string()),
+        home_region: Some(home_region.to_string()),
         backfill,
     })
 }
