@@ -26,6 +26,7 @@
 //! randomness from the seed and its coordinates alone.
 
 mod clock;
+pub mod digests;
 mod events;
 mod json;
 mod rng;

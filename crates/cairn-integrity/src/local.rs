@@ -66,7 +66,9 @@ impl Bucket for LocalBucket {
     fn list(&self, prefix: &str, start_after: Option<&str>) -> Result<Vec<String>, BucketError> {
         let mut out = Vec::new();
         walk(&self.path(prefix), prefix.trim_end_matches('/'), &mut out)?;
-        out.retain(|k| !k.ends_with(SIGNATURE_SUFFIX) && start_after.is_none_or(|s| k.as_str() > s));
+        out.retain(|k| {
+            !k.ends_with(SIGNATURE_SUFFIX) && start_after.is_none_or(|s| k.as_str() > s)
+        });
         out.sort();
         Ok(out)
     }

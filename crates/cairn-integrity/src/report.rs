@@ -163,9 +163,7 @@ impl Summary {
                 &mut self.digests_invalid,
                 Some(&mut self.digests_unverified),
             ),
-            Subject::BackfillDigest => {
-                (&mut self.backfill_valid, &mut self.backfill_invalid, None)
-            }
+            Subject::BackfillDigest => (&mut self.backfill_valid, &mut self.backfill_invalid, None),
             Subject::Log if f.problem == Some(Problem::NotListed) => {
                 self.logs_not_listed += 1;
                 return;
@@ -204,8 +202,7 @@ impl Summary {
 
     /// Anything invalid: the exit status is 1.
     pub fn any_invalid(&self) -> bool {
-        self.digests_invalid + self.backfill_invalid + self.logs_invalid + self.logs_not_listed
-            > 0
+        self.digests_invalid + self.backfill_invalid + self.logs_invalid + self.logs_not_listed > 0
     }
 
     /// The closing text of `aws cloudtrail validate-logs`, with cairn's extra counts after it.
@@ -235,7 +232,12 @@ impl Summary {
             _ => s.push_str("No valid digests found in range\n"),
         }
         ratio(&mut s, self.digests_valid, self.digests_invalid, "digest");
-        ratio(&mut s, self.backfill_valid, self.backfill_invalid, "backfill digest");
+        ratio(
+            &mut s,
+            self.backfill_valid,
+            self.backfill_invalid,
+            "backfill digest",
+        );
         ratio(&mut s, self.logs_valid, self.logs_invalid, "log");
         s.push('\n');
         if self.digests_unverified > 0 {

@@ -193,6 +193,9 @@ struct Run<'a> {
     key_cache: HashMap<String, PublicKeys>,
 }
 
+/// A listed digest: its name's time, key and what the key says.
+type Listed = (OffsetDateTime, String, KeyInfo);
+
 /// A digest as fetched and checked for format.
 struct Fetched {
     key: String,
@@ -214,8 +217,6 @@ struct Loaded {
 struct Child {
     hash: Option<String>,
     signature: Option<String>,
-    /// Whether the child's own signature verified (so what it recorded is authentic).
-    trusted: bool,
 }
 
 /// A log file to hash, and what listed it.
@@ -308,8 +309,7 @@ impl Run<'_> {
             .as_deref()
             .map(|t| t.rsplit('/').next().unwrap_or(t));
         // Chains: (trail, home region, backfill) -> keys in time order.
-        let mut chains: BTreeMap<(String, String, bool), Vec<(OffsetDateTime, String, KeyInfo)>> =
-            BTreeMap::new();
+        let mut chains: BTreeMap<(String, String, bool), Vec<Listed>> = BTreeMap::new();
         for key in digest_keys {
             let Route::CloudTrail(info) = route(&key) else {
                 continue;
@@ -336,7 +336,7 @@ impl Run<'_> {
                 .push((at, key, info));
         }
         let mut listed_logs: HashSet<String> = HashSet::new();
-        let mut coverage: Option<(OffsetDateTime, OffsetDateTime)> = None;
+        let mut coverage: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
         let mut jobs = Vec::new();
         for ((trail, home, backfill), mut keys) in chains {
             keys.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
@@ -352,21 +352,15 @@ impl Run<'_> {
             } else {
                 Subject::Digest
             };
-            let covered =
-                self.walk_chain(scope, &trail, &home, subject, fetched, &mut jobs)?;
-            if let Some((s, e)) = covered {
-                coverage = Some(coverage.map_or((s, e), |(a, b)| (a.min(s), b.max(e))));
-            }
+            coverage.extend(self.walk_chain(scope, &trail, &home, subject, fetched, &mut jobs)?);
         }
         self.observer.planned(0, jobs.len() as u64);
         self.hash_logs(scope, jobs);
-        if let Some((start, end)) = coverage {
-            self.unlisted(scope, &log_keys, &listed_logs, start, end);
-        }
+        self.unlisted(scope, &log_keys, &listed_logs, &coverage);
         Ok(())
     }
 
-    fn fetch_digests(&self, keys: Vec<(OffsetDateTime, String, KeyInfo)>) -> Vec<Fetched> {
+    fn fetch_digests(&self, keys: Vec<Listed>) -> Vec<Fetched> {
         let bucket = self.bucket;
         let max = self.opts.max_digest_bytes;
         par_map(self.opts.threads, keys, |(at, key, info)| {
@@ -400,7 +394,7 @@ impl Run<'_> {
         Ok(keys)
     }
 
-    /// Walks one chain newest to oldest; returns the window its valid digests cover.
+    /// Walks one chain newest to oldest; returns the windows of its valid digests.
     fn walk_chain(
         &mut self,
         scope: &Scope,
@@ -409,10 +403,10 @@ impl Run<'_> {
         subject: Subject,
         mut fetched: Vec<Fetched>,
         jobs: &mut Vec<LogJob>,
-    ) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, VerifyError> {
+    ) -> Result<Vec<(OffsetDateTime, OffsetDateTime)>, VerifyError> {
         fetched.sort_by(|a, b| (a.at, &a.key).cmp(&(b.at, &b.key)));
         let (Some(oldest), Some(newest)) = (fetched.first(), fetched.last()) else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
         let keys = self.public_keys(
             &scope.region,
@@ -430,7 +424,7 @@ impl Run<'_> {
                 .rev()
                 .find(|&i| !visited[i] && fetched[i].at < before)
         };
-        let mut covered: Option<(OffsetDateTime, OffsetDateTime)> = None;
+        let mut covered: Vec<(OffsetDateTime, OffsetDateTime)> = Vec::new();
         let base = Finding {
             subject,
             verdict: Verdict::Valid,
@@ -491,7 +485,14 @@ impl Run<'_> {
             };
             visited[i] = true;
             let f = &fetched[i];
-            let checked = check_digest(f, &self.opts.bucket, &keys, home, child.as_ref(), self.opts.signatures_required);
+            let checked = check_digest(
+                f,
+                &self.opts.bucket,
+                &keys,
+                home,
+                child.as_ref(),
+                self.opts.signatures_required,
+            );
             let mut finding = Finding {
                 key: f.key.clone(),
                 ..base.clone()
@@ -505,10 +506,13 @@ impl Run<'_> {
                         finding.problem = Some(Problem::NoSignature);
                         finding.detail = "no signature to check (no S3 metadata, no .signature file, no later digest)".into();
                     }
-                    let (s, e) = (l.digest.start().expect("parsed"), l.digest.end().expect("parsed"));
+                    let (s, e) = (
+                        l.digest.start().expect("parsed"),
+                        l.digest.end().expect("parsed"),
+                    );
                     if verdict == Verdict::Valid {
                         self.summary.found(s, e);
-                        covered = Some(covered.map_or((s, e), |(a, b)| (a.min(s), b.max(e))));
+                        covered.push((s, e));
                     }
                     self.emit(finding);
                     let log_verdict = if verdict == Verdict::Valid {
@@ -544,7 +548,11 @@ impl Run<'_> {
                                 problem: Some(Problem::ChainRestart),
                                 detail: format!(
                                     "{}No log files were delivered by CloudTrail between {} and {}",
-                                    if subject == Subject::BackfillDigest { "(backfill) " } else { "" },
+                                    if subject == Subject::BackfillDigest {
+                                        "(backfill) "
+                                    } else {
+                                        ""
+                                    },
                                     display_time(next_end),
                                     display_time(s)
                                 ),
@@ -553,13 +561,16 @@ impl Run<'_> {
                         }
                         cursor = next.map(|n| (fetched[n].key.clone(), None));
                     } else {
-                        let prev = l.digest.previous_digest_s3_object.clone().expect("not first");
+                        let prev = l
+                            .digest
+                            .previous_digest_s3_object
+                            .clone()
+                            .expect("not first");
                         cursor = Some((
                             prev,
                             Some(Child {
                                 hash: l.digest.previous_digest_hash_value.clone(),
                                 signature: l.digest.previous_digest_signature.clone(),
-                                trusted: verdict == Verdict::Valid,
                             }),
                         ));
                     }
@@ -590,7 +601,14 @@ impl Run<'_> {
                 verdict: Verdict::Invalid,
                 ..base.clone()
             };
-            match check_digest(f, &self.opts.bucket, &keys, home, None, self.opts.signatures_required) {
+            match check_digest(
+                f,
+                &self.opts.bucket,
+                &keys,
+                home,
+                None,
+                self.opts.signatures_required,
+            ) {
                 Ok(_) => {
                     finding.problem = Some(Problem::NotInChain);
                     finding.detail = "not part of the chain: no later digest refers to it".into();
@@ -621,7 +639,10 @@ impl Run<'_> {
                 subject: Subject::Log,
                 verdict: job.verdict_if_ok,
                 problem: None,
-                bucket: job.other_bucket.clone().unwrap_or_else(|| self.opts.bucket.clone()),
+                bucket: job
+                    .other_bucket
+                    .clone()
+                    .unwrap_or_else(|| self.opts.bucket.clone()),
                 key: job.key.clone(),
                 detail: String::new(),
                 account: scope.account.clone(),
@@ -660,17 +681,18 @@ impl Run<'_> {
         }
     }
 
-    /// Log files of this account and region, delivered while the chain was complete, that no
-    /// digest lists.
+    /// Log files of this account and region that no digest lists, though valid digests cover
+    /// their delivery time and the grace period after it (a file named just before a window
+    /// ends may be listed by the next digest).
     fn unlisted(
         &mut self,
         scope: &Scope,
         log_keys: &[String],
         listed: &HashSet<String>,
-        start: OffsetDateTime,
-        end: OffsetDateTime,
+        windows: &[(OffsetDateTime, OffsetDateTime)],
     ) {
-        let until = end - self.opts.unlisted_grace;
+        let grace = self.opts.unlisted_grace;
+        let covered = |t: OffsetDateTime| windows.iter().any(|(s, e)| *s <= t && t < *e);
         for key in log_keys {
             if listed.contains(key) {
                 continue;
@@ -682,7 +704,7 @@ impl Run<'_> {
                 continue;
             }
             let Some(at) = info.delivered else { continue };
-            if at < start || at >= until {
+            if !covered(at) || !covered(at + grace) {
                 continue;
             }
             self.emit(Finding {
@@ -777,12 +799,14 @@ fn load_digest(bucket: &dyn Bucket, key: &str, max: u64) -> Result<Loaded, (Prob
     let obj = match bucket.digest(key) {
         Ok(o) => o,
         Err(BucketError::NotFound) => return Err((Problem::NotFound, "not found".into())),
-        Err(BucketError::Other(e)) => return Err((Problem::Unreadable, format!("cannot read: {e}"))),
+        Err(BucketError::Other(e)) => {
+            return Err((Problem::Unreadable, format!("cannot read: {e}")));
+        }
     };
     let invalid = || (Problem::InvalidFormat, "invalid format".to_string());
     let mut json = Vec::new();
-    let mut member = cairn_model::decode::FirstMember::new(obj.bytes.as_slice(), max)
-        .map_err(|_| invalid())?;
+    let mut member =
+        cairn_model::decode::FirstMember::new(obj.bytes.as_slice(), max).map_err(|_| invalid())?;
     member.read_to_end(&mut json).map_err(|_| invalid())?;
     if member.trailing(1).map_err(|_| invalid())? > 0 {
         return Err(invalid());
@@ -829,10 +853,10 @@ fn check_digest(
             format!("public key not found in region {home} for fingerprint {fp}"),
         ));
     };
-    // The signature: S3 metadata or a sidecar; offline, what the next digest recorded.
-    let from_child = child
-        .filter(|c| c.trusted)
-        .and_then(|c| c.signature.clone());
+    // The signature: S3 metadata or a sidecar; offline, what the next digest recorded. That
+    // need not be trusted: it is checked with the key below, and forging it would take
+    // CloudTrail's private key.
+    let from_child = child.and_then(|c| c.signature.clone());
     let signature = match (&l.signature, &from_child) {
         (Some(s), _) => Some(s.clone()),
         (None, Some(s)) if !signatures_required => Some(s.clone()),
@@ -840,29 +864,40 @@ fn check_digest(
     };
     let verdict = match signature {
         None if signatures_required => {
-            return Err((Problem::SignatureFailed, "signature verification failed".into()));
+            return Err((
+                Problem::SignatureFailed,
+                "signature verification failed".into(),
+            ));
         }
         None => Verdict::Unverified,
         Some(sig) => {
-            if l
-                .signature_algorithm
+            if l.signature_algorithm
                 .as_deref()
                 .is_some_and(|a| a != "SHA256withRSA")
             {
-                return Err((Problem::SignatureFailed, "signature verification failed".into()));
+                return Err((
+                    Problem::SignatureFailed,
+                    "signature verification failed".into(),
+                ));
             }
             let ok = unhex(&sig).is_some_and(|bytes| {
                 verify_signature(&key.der, d.string_to_sign(&l.sha256).as_bytes(), &bytes)
             });
             if !ok {
-                return Err((Problem::SignatureFailed, "signature verification failed".into()));
+                return Err((
+                    Problem::SignatureFailed,
+                    "signature verification failed".into(),
+                ));
             }
             Verdict::Valid
         }
     };
     // Continuity with the newer digest.
     if let Some(c) = child {
-        if c.hash.as_ref().is_some_and(|h| !h.eq_ignore_ascii_case(&l.sha256)) {
+        if c.hash
+            .as_ref()
+            .is_some_and(|h| !h.eq_ignore_ascii_case(&l.sha256))
+        {
             return Err((
                 Problem::ChainMismatch,
                 "hash value doesn't match the next digest's previousDigestHashValue".into(),
@@ -881,11 +916,17 @@ fn check_digest(
 }
 
 /// Hashes a log file's first gzip member as a stream: its SHA-256 and uncompressed size.
-pub fn hash_log(bucket: &dyn Bucket, key: &str, max: u64) -> Result<(String, u64), (Problem, String)> {
+pub fn hash_log(
+    bucket: &dyn Bucket,
+    key: &str,
+    max: u64,
+) -> Result<(String, u64), (Problem, String)> {
     let reader = match bucket.open(key) {
         Ok(r) => r,
         Err(BucketError::NotFound) => return Err((Problem::NotFound, "not found".into())),
-        Err(BucketError::Other(e)) => return Err((Problem::Unreadable, format!("cannot read: {e}"))),
+        Err(BucketError::Other(e)) => {
+            return Err((Problem::Unreadable, format!("cannot read: {e}")));
+        }
     };
     hash_stream(reader, max)
 }
@@ -962,5 +1003,7 @@ fn par_map<T: Send, R: Send>(threads: usize, items: Vec<T>, f: impl Fn(T) -> R +
     for (i, r) in rrx {
         out[i] = Some(r);
     }
-    out.into_iter().map(|r| r.expect("every item mapped")).collect()
+    out.into_iter()
+        .map(|r| r.expect("every item mapped"))
+        .collect()
 }

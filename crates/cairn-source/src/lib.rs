@@ -6,6 +6,7 @@
 //! follower ([`sqs`]).
 
 pub mod aws;
+pub mod integrity;
 pub mod s3;
 pub mod sqs;
 

@@ -72,6 +72,9 @@ pub enum Command {
     /// Heartbeat monitors (cairn.toml `[[monitor]]`): their state, or one check now.
     #[command(subcommand)]
     Monitors(MonitorsCommand),
+    /// Validate log-file integrity: digest chains, signatures and the hash of every log file
+    /// (what `aws cloudtrail validate-logs` does, and more).
+    Verify(VerifyArgs),
 }
 
 /// Which rules: the built-in pack, cairn.toml's `[detect] rules`, and these.
@@ -542,6 +545,26 @@ pub struct GenerateArgs {
     /// Plant the demo's stories.
     #[arg(long)]
     pub stories: bool,
+    /// Also write hourly digest files, signed with cairn's test key (never trust it), their
+    /// `.signature` files and `public-keys.json`, as a trail with log-file validation on.
+    #[arg(long)]
+    pub digests: bool,
+    /// The bucket name the digests record.
+    #[arg(long, default_value = "cairn-trail", value_name = "NAME")]
+    pub bucket: String,
+    /// The trail name in digest names.
+    #[arg(long, default_value = "cairn", value_name = "NAME")]
+    pub trail: String,
+    /// The trail's home region in digest names.
+    #[arg(long, default_value = "us-east-1", value_name = "REGION")]
+    pub home_region: String,
+    /// Sign digests ending after this time with a second test key (a key rotation).
+    #[arg(long, value_name = "TIME", requires = "digests")]
+    pub rotate_key_at: Option<String>,
+    /// Leave one file per account and region out of its hourly digest and list it in a
+    /// `_backfill` digest.
+    #[arg(long, requires = "digests")]
+    pub backfill: bool,
 }
 
 #[derive(Debug, Args)]
@@ -566,4 +589,49 @@ impl AwsArgs {
             max_attempts: self.max_attempts,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// s3://BUCKET[/PREFIX] (online), or a directory holding a copy of a bucket (offline).
+    pub target: String,
+    /// Digests ending at or after this time (RFC 3339, a date, or "7d" ago).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Digests ending up to an hour after this time.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Only these accounts (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub account: Vec<String>,
+    /// Only these regions (repeatable).
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+    /// Only this trail (name or ARN).
+    #[arg(long, value_name = "NAME")]
+    pub trail: Option<String>,
+    /// Only this organization (o-...): the AWSLogs/<org>/<account>/ layout.
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: Option<String>,
+    /// Public keys in the ListPublicKeys response shape (`aws cloudtrail list-public-keys`
+    /// output). Required offline; online they come from ListPublicKeys.
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+    /// Offline: the name of the bucket the directory is a copy of (default: the name the
+    /// digests record).
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+    /// Print valid objects too, not only invalid ones (what validate-logs --verbose does).
+    #[arg(long)]
+    pub show_valid: bool,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+    /// Objects fetched and hashed at once (default: 16 online, the cores offline).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Largest decompressed log file hashed, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
+    pub max_log_bytes: u64,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }

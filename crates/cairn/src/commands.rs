@@ -52,6 +52,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Rules(c) => crate::detect::rules(dir, c, config.as_ref()),
         Command::Alerts(a) => crate::detect::alerts(dir, a, config.as_ref()),
         Command::Monitors(c) => crate::detect::monitors(dir, c, config.as_ref()),
+        Command::Verify(a) => crate::verify::run(&a),
     }
 }
 
@@ -439,9 +440,34 @@ fn generate(a: cli::GenerateArgs) -> Result<Outcome> {
         cairn_gen::GenError::Config(_) => anyhow::Error::new(UsageError(e.to_string())),
         e => anyhow::Error::new(e),
     })?;
+    let digests = if a.digests {
+        let mut d = cairn_gen::digests::DigestConfig::new(&a.out, &a.bucket);
+        d.trail = a.trail.clone();
+        d.home_region = a.home_region.clone();
+        if let Some(at) = &a.rotate_key_at {
+            let at = cairn_query::time::parse_instant(at, now)
+                .map_err(|e| UsageError(format!("--rotate-key-at: {e}")))?;
+            d.keys.push(cairn_gen::digests::SigningKey::test(1, at));
+        }
+        d.backfill = a.backfill;
+        let dm = cairn_gen::digests::sign_trail(&d)?;
+        let keys = a.out.join("public-keys.json");
+        std::fs::write(
+            &keys,
+            serde_json::to_vec_pretty(&dm.public_keys.to_list_json())?,
+        )
+        .with_context(|| format!("writing {}", keys.display()))?;
+        format!(
+            "; {} signed digests (test key), public keys: {}",
+            human(dm.digests.len() as u64),
+            keys.display()
+        )
+    } else {
+        String::new()
+    };
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "wrote {} unique events ({} records, {} files, {}) to {} in {:.1}s ({} events/s); manifest: {}",
+        "wrote {} unique events ({} records, {} files, {}) to {} in {:.1}s ({} events/s); manifest: {}{digests}",
         human(m.unique_events),
         human(m.records_written),
         human(m.files),
