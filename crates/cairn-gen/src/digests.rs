@@ -321,13 +321,8 @@ fn write_digest(
             source,
         })?;
     }
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&bytes).expect("writing to memory");
-    let gz = gz.finish().expect("writing to memory");
-    write_file(&path, &gz)?;
-    let mut sidecar = path.into_os_string();
-    sidecar.push(cairn_integrity::local::SIGNATURE_SUFFIX);
-    write_file(Path::new(&sidecar), signature.as_bytes())?;
+    write_file(&path, &gzip(&bytes))?;
+    write_file(&sidecar(&path), signature.as_bytes())?;
     Ok((sha256, signature))
 }
 
@@ -395,4 +390,243 @@ fn walk(dir: &Path, key: &str, out: &mut Vec<String>) -> Result<(), GenError> {
         }
     }
     Ok(())
+}
+
+/// Ways to tamper with a signed trail, for tests and demos of verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tamper {
+    /// Change one byte of a listed log file (re-compressed, so it still reads).
+    ModifyLog,
+    DeleteLog,
+    DeleteDigest,
+    DeleteTwoDigests,
+    /// Rename a digest (and its signature file) to another key in its folder.
+    MoveDigest,
+    /// Change the signature of a digest.
+    ForgeSignature,
+    /// Re-sign a digest with a key no key list names.
+    UnknownKey,
+    /// Copy a log file under a new name that no digest lists.
+    InjectLog,
+    /// Append a second gzip member (records `zcat` would read) to a listed log file.
+    TrailingBytes,
+}
+
+impl Tamper {
+    pub const ALL: [Tamper; 9] = [
+        Tamper::ModifyLog,
+        Tamper::DeleteLog,
+        Tamper::DeleteDigest,
+        Tamper::DeleteTwoDigests,
+        Tamper::MoveDigest,
+        Tamper::ForgeSignature,
+        Tamper::UnknownKey,
+        Tamper::InjectLog,
+        Tamper::TrailingBytes,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tamper::ModifyLog => "modify-log",
+            Tamper::DeleteLog => "delete-log",
+            Tamper::DeleteDigest => "delete-digest",
+            Tamper::DeleteTwoDigests => "delete-two-digests",
+            Tamper::MoveDigest => "move-digest",
+            Tamper::ForgeSignature => "forge-signature",
+            Tamper::UnknownKey => "unknown-key",
+            Tamper::InjectLog => "inject-log",
+            Tamper::TrailingBytes => "trailing-bytes",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Tamper> {
+        Tamper::ALL.into_iter().find(|t| t.name() == s)
+    }
+}
+
+/// Applies `case` to the signed trail under `root`, in the first account's us-east-1 chain
+/// (or its first region), around the middle of the chain. Returns the keys it touched: the
+/// objects a verifier must name.
+pub fn tamper(root: &Path, case: Tamper) -> Result<Vec<String>, GenError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GenError::Io { path, source }
+    };
+    let ds = chain_digests(root)?;
+    let mid = ds.len() / 2;
+    let touched = match case {
+        Tamper::ModifyLog | Tamper::DeleteLog | Tamper::InjectLog | Tamper::TrailingBytes => {
+            let log = listed_log(root, &ds[mid..])?;
+            let path = root.join(&log);
+            match case {
+                Tamper::ModifyLog => {
+                    let mut body = gunzip(&path)?;
+                    let at = body.windows(9).position(|w| w == b"eventName").unwrap_or(0) + 12;
+                    body[at] ^= 0x01;
+                    write_file(&path, &gzip(&body))?;
+                    vec![log]
+                }
+                Tamper::DeleteLog => {
+                    std::fs::remove_file(&path).map_err(io(&path))?;
+                    vec![log]
+                }
+                Tamper::InjectLog => {
+                    let (stem, _) = log.rsplit_once('_').expect("a log key");
+                    let injected = format!("{stem}_INJECTED0000000A.json.gz");
+                    std::fs::copy(&path, root.join(&injected)).map_err(io(&path))?;
+                    vec![injected]
+                }
+                _ => {
+                    let mut bytes = std::fs::read(&path).map_err(io(&path))?;
+                    bytes.extend(gzip(br#"{"Records":[{"eventID":"injected"}]}"#));
+                    write_file(&path, &bytes)?;
+                    vec![log]
+                }
+            }
+        }
+        Tamper::DeleteDigest | Tamper::DeleteTwoDigests => {
+            let n = if case == Tamper::DeleteDigest { 1 } else { 2 };
+            for d in &ds[mid..mid + n] {
+                let path = root.join(d);
+                std::fs::remove_file(&path).map_err(io(&path))?;
+                let _ = std::fs::remove_file(sidecar(&path));
+            }
+            ds[mid..mid + n].to_vec()
+        }
+        Tamper::MoveDigest => {
+            let from = &ds[mid];
+            // A minute earlier in the name: `...HHMMSSZ.json.gz`.
+            let (stem, _) = from.rsplit_once('Z').expect("a digest key");
+            let (head, stamp) = stem.split_at(stem.len() - 15);
+            let minute: u32 = stamp[11..13].parse().expect("digits");
+            let to = format!(
+                "{head}{}{:02}{}Z.json.gz",
+                &stamp[..11],
+                (minute + 59) % 60,
+                &stamp[13..]
+            );
+            let (a, b) = (root.join(from), root.join(&to));
+            std::fs::rename(&a, &b).map_err(io(&a))?;
+            std::fs::rename(sidecar(&a), sidecar(&b)).map_err(io(&a))?;
+            vec![from.clone(), to]
+        }
+        Tamper::ForgeSignature => {
+            let path = sidecar(&root.join(&ds[mid]));
+            let mut sig = std::fs::read(&path).map_err(io(&path))?;
+            sig[10] = if sig[10] == b'0' { b'1' } else { b'0' };
+            write_file(&path, &sig)?;
+            vec![ds[mid].clone()]
+        }
+        Tamper::UnknownKey => {
+            let unknown = SigningKey::test(2, OffsetDateTime::UNIX_EPOCH);
+            resign(root, &ds[mid], &unknown, |_| {})?;
+            vec![ds[mid].clone()]
+        }
+    };
+    Ok(touched)
+}
+
+/// Rewrites a digest's JSON with `edit`, names `signer`'s key in it and signs it with that
+/// key (what only a holder of the key could do).
+pub fn resign(
+    root: &Path,
+    key: &str,
+    signer: &SigningKey,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> Result<(), GenError> {
+    let path = root.join(key);
+    let mut v: serde_json::Value = serde_json::from_slice(&gunzip(&path)?)
+        .map_err(|e| GenError::Config(format!("{key}: {e}")))?;
+    edit(&mut v);
+    v["digestPublicKeyFingerprint"] = signer.public().fingerprint.into();
+    let bytes = serde_json::to_vec(&v).expect("JSON serializes");
+    let parsed = cairn_integrity::Digest::parse(&bytes)
+        .map_err(|e| GenError::Config(format!("{key}: {e}")))?;
+    let sig = signer.sign(
+        parsed
+            .string_to_sign(&hex(&Sha256::digest(&bytes)))
+            .as_bytes(),
+    );
+    write_file(&path, &gzip(&bytes))?;
+    write_file(&sidecar(&path), sig.as_bytes())
+}
+
+/// The digest keys of the first account's us-east-1 chain (or its first region), oldest
+/// first, backfill digests left out.
+pub fn chain_digests(root: &Path) -> Result<Vec<String>, GenError> {
+    let mut all = Vec::new();
+    walk(root, "", &mut all)?;
+    let mut digests: Vec<(String, String, String)> = all
+        .into_iter()
+        .filter(|k| k.ends_with("Z.json.gz"))
+        .filter_map(|k| match route(&k) {
+            Route::CloudTrail(i) if i.kind == ObjectKind::Digest => {
+                Some((i.account.clone(), i.region.clone(), k))
+            }
+            _ => None,
+        })
+        .collect();
+    digests.sort();
+    let Some(account) = digests.first().map(|d| d.0.clone()) else {
+        return Err(GenError::Config("no digests to tamper with".into()));
+    };
+    let region = if digests.iter().any(|d| d.0 == account && d.1 == "us-east-1") {
+        "us-east-1".to_string()
+    } else {
+        digests[0].1.clone()
+    };
+    let keys: Vec<String> = digests
+        .into_iter()
+        .filter(|d| d.0 == account && d.1 == region)
+        .map(|d| d.2)
+        .collect();
+    if keys.len() < 4 {
+        return Err(GenError::Config(
+            "the chain is too short to tamper with".into(),
+        ));
+    }
+    Ok(keys)
+}
+
+/// The first log file listed by one of `digests`.
+fn listed_log(root: &Path, digests: &[String]) -> Result<String, GenError> {
+    for d in digests {
+        let v: serde_json::Value = serde_json::from_slice(&gunzip(&root.join(d))?)
+            .map_err(|e| GenError::Config(format!("{d}: {e}")))?;
+        if let Some(k) = v["logFiles"]
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|l| l["s3Object"].as_str())
+        {
+            return Ok(k.to_string());
+        }
+    }
+    Err(GenError::Config("no digest lists a log file".into()))
+}
+
+fn sidecar(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(cairn_integrity::local::SIGNATURE_SUFFIX);
+    PathBuf::from(s)
+}
+
+/// The first gzip member of a file, decompressed.
+pub fn gunzip(path: &Path) -> Result<Vec<u8>, GenError> {
+    let io = |source| GenError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut member = cairn_model::decode::FirstMember::new(std::io::BufReader::new(file), 1 << 30)
+        .map_err(io)?;
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut member, &mut out).map_err(io)?;
+    Ok(out)
+}
+
+/// One gzip member holding `bytes`.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).expect("writing to memory");
+    gz.finish().expect("writing to memory")
 }

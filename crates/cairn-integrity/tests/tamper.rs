@@ -1,10 +1,9 @@
 //! Signed trails written by the generator with cairn's test keys, verified intact and then
 //! after each kind of tampering; every case must be detected and named.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use cairn_gen::digests::{DigestConfig, SigningKey, sign_trail};
+use cairn_gen::digests::{self, DigestConfig, SigningKey, Tamper, sign_trail};
 use cairn_integrity::{
     Finding, LocalBucket, Observer, Options, Problem, PublicKeys, Subject, Summary, Verdict, verify,
 };
@@ -65,16 +64,8 @@ fn invalid(findings: &[Finding]) -> Vec<(Subject, Problem, String)> {
         .collect()
 }
 
-/// Digest keys of the first account and region, oldest first.
 fn digests(t: &Trail) -> Vec<String> {
-    let mut keys: Vec<String> = walk(&t.root)
-        .into_iter()
-        .filter(|k| k.contains("/CloudTrail-Digest/us-east-1/") && k.ends_with("Z.json.gz"))
-        .collect();
-    keys.sort();
-    let account = keys[0].split('/').nth(2).unwrap().to_string();
-    keys.retain(|k| k.split('/').nth(2) == Some(account.as_str()));
-    keys
+    digests::chain_digests(&t.root).unwrap()
 }
 
 fn walk(root: &Path) -> Vec<String> {
@@ -98,53 +89,13 @@ fn walk(root: &Path) -> Vec<String> {
     out
 }
 
-fn gunzip(path: &Path) -> Vec<u8> {
-    let mut m = cairn_model::decode::FirstMember::new(
-        std::io::BufReader::new(std::fs::File::open(path).unwrap()),
-        1 << 30,
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    m.read_to_end(&mut out).unwrap();
-    out
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(bytes).unwrap();
-    gz.finish().unwrap()
-}
-
 fn digest_json(t: &Trail, key: &str) -> serde_json::Value {
-    serde_json::from_slice(&gunzip(&t.root.join(key))).unwrap()
+    serde_json::from_slice(&digests::gunzip(&t.root.join(key)).unwrap()).unwrap()
 }
 
-/// A log file a middle digest lists.
-fn listed_log(t: &Trail) -> (String, String) {
-    let ds = digests(t);
-    for d in ds.iter().skip(ds.len() / 2) {
-        let v = digest_json(t, d);
-        if let Some(l) = v["logFiles"].as_array().and_then(|a| a.first()) {
-            return (l["s3Object"].as_str().unwrap().to_string(), d.clone());
-        }
-    }
-    panic!("no digest lists a file");
-}
-
-/// Rewrites a digest's JSON and signs it with `key` (as only a holder of that key could).
-fn resign(t: &Trail, key: &str, signer: &SigningKey, edit: impl FnOnce(&mut serde_json::Value)) {
-    let mut v = digest_json(t, key);
-    edit(&mut v);
-    v["digestPublicKeyFingerprint"] = signer.public().fingerprint.into();
-    let bytes = serde_json::to_vec(&v).unwrap();
-    let parsed = cairn_integrity::Digest::parse(&bytes).unwrap();
-    let sig = signer.sign(
-        parsed
-            .string_to_sign(&cairn_integrity::digest::sha256_hex(&bytes))
-            .as_bytes(),
-    );
-    std::fs::write(t.root.join(key), gzip(&bytes)).unwrap();
-    std::fs::write(t.root.join(format!("{key}.signature")), sig).unwrap();
+/// Applies a case; returns the keys it touched.
+fn tamper(t: &Trail, case: Tamper) -> Vec<String> {
+    digests::tamper(&t.root, case).unwrap()
 }
 
 #[test]
@@ -205,25 +156,20 @@ fn key_rotation_mid_range_verifies_with_both_keys() {
 #[test]
 fn a_modified_log_file_is_named() {
     let t = trail(false);
-    let (log, _) = listed_log(&t);
-    let mut body = gunzip(&t.root.join(&log));
-    let at = body.windows(4).position(|w| w == b"Desc").unwrap_or(20);
-    body[at] ^= 0x01;
-    std::fs::write(t.root.join(&log), gzip(&body)).unwrap();
+    let log = tamper(&t, Tamper::ModifyLog).remove(0);
     let (s, f) = run(&t);
     assert_eq!(
         invalid(&f),
         vec![(Subject::Log, Problem::HashMismatch, log)]
     );
     assert_eq!(s.logs_invalid, 1);
-    assert!(s.text().contains("1/"));
+    assert!(s.text().contains(", 1/"));
 }
 
 #[test]
 fn a_deleted_log_file_is_named() {
     let t = trail(false);
-    let (log, _) = listed_log(&t);
-    std::fs::remove_file(t.root.join(&log)).unwrap();
+    let log = tamper(&t, Tamper::DeleteLog).remove(0);
     let (_, f) = run(&t);
     assert_eq!(invalid(&f), vec![(Subject::Log, Problem::NotFound, log)]);
 }
@@ -231,13 +177,11 @@ fn a_deleted_log_file_is_named() {
 #[test]
 fn a_deleted_digest_is_named() {
     let t = trail(false);
-    let ds = digests(&t);
-    let gone = &ds[ds.len() / 2];
-    std::fs::remove_file(t.root.join(gone)).unwrap();
+    let gone = tamper(&t, Tamper::DeleteDigest).remove(0);
     let (s, f) = run(&t);
     assert_eq!(
         invalid(&f),
-        vec![(Subject::Digest, Problem::NotFound, gone.clone())]
+        vec![(Subject::Digest, Problem::NotFound, gone)]
     );
     assert_eq!(s.digests_invalid, 1);
 }
@@ -245,14 +189,15 @@ fn a_deleted_digest_is_named() {
 #[test]
 fn two_consecutive_deleted_digests_are_both_counted() {
     let t = trail(false);
-    let ds = digests(&t);
-    let (a, b) = (&ds[ds.len() / 2], &ds[ds.len() / 2 + 1]);
-    std::fs::remove_file(t.root.join(a)).unwrap();
-    std::fs::remove_file(t.root.join(b)).unwrap();
+    let gone = tamper(&t, Tamper::DeleteTwoDigests);
     let (s, f) = run(&t);
     let bad = invalid(&f);
     assert_eq!(bad.len(), 2, "{bad:?}");
-    assert_eq!(bad[0], (Subject::Digest, Problem::NotFound, b.clone()));
+    // The walk goes newest to oldest: the newer of the two is the one the chain names.
+    assert_eq!(
+        bad[0],
+        (Subject::Digest, Problem::NotFound, gone[1].clone())
+    );
     assert_eq!(bad[1].0, Subject::Chain);
     assert_eq!(bad[1].1, Problem::ConsecutiveDigestsMissing);
     let chain = f.iter().find(|f| f.subject == Subject::Chain).unwrap();
@@ -269,23 +214,13 @@ fn two_consecutive_deleted_digests_are_both_counted() {
 #[test]
 fn a_moved_digest_is_named() {
     let t = trail(false);
-    let ds = digests(&t);
-    let from = &ds[ds.len() / 2];
-    // Same folder, a minute earlier in the name.
-    let to = from.replace("0131Z.json.gz", "0031Z.json.gz");
-    assert_ne!(&to, from);
-    std::fs::rename(t.root.join(from), t.root.join(&to)).unwrap();
-    std::fs::rename(
-        t.root.join(format!("{from}.signature")),
-        t.root.join(format!("{to}.signature")),
-    )
-    .unwrap();
+    let moved = tamper(&t, Tamper::MoveDigest);
     let (_, f) = run(&t);
     assert_eq!(
         invalid(&f),
         vec![
-            (Subject::Digest, Problem::NotFound, from.clone()),
-            (Subject::Digest, Problem::Moved, to.clone())
+            (Subject::Digest, Problem::NotFound, moved[0].clone()),
+            (Subject::Digest, Problem::Moved, moved[1].clone())
         ]
     );
 }
@@ -293,16 +228,11 @@ fn a_moved_digest_is_named() {
 #[test]
 fn a_forged_signature_is_named() {
     let t = trail(false);
-    let ds = digests(&t);
-    let key = &ds[ds.len() / 2];
-    let sig_path = t.root.join(format!("{key}.signature"));
-    let mut sig = std::fs::read_to_string(&sig_path).unwrap().into_bytes();
-    sig[10] = if sig[10] == b'0' { b'1' } else { b'0' };
-    std::fs::write(&sig_path, sig).unwrap();
+    let key = tamper(&t, Tamper::ForgeSignature).remove(0);
     let (_, f) = run(&t);
     assert_eq!(
         invalid(&f),
-        vec![(Subject::Digest, Problem::SignatureFailed, key.clone())]
+        vec![(Subject::Digest, Problem::SignatureFailed, key)]
     );
 }
 
@@ -314,7 +244,11 @@ fn a_forged_digest_is_named_even_without_its_signature_file() {
     let key = &ds[ds.len() / 2];
     let mut v = digest_json(&t, key);
     v["logFiles"] = serde_json::json!([]);
-    std::fs::write(t.root.join(key), gzip(&serde_json::to_vec(&v).unwrap())).unwrap();
+    std::fs::write(
+        t.root.join(key),
+        digests::gzip(&serde_json::to_vec(&v).unwrap()),
+    )
+    .unwrap();
     std::fs::remove_file(t.root.join(format!("{key}.signature"))).unwrap();
     let (_, f) = run(&t);
     let bad = invalid(&f);
@@ -327,10 +261,8 @@ fn a_forged_digest_is_named_even_without_its_signature_file() {
 #[test]
 fn a_digest_signed_by_an_unknown_key_is_named() {
     let t = trail(false);
-    let ds = digests(&t);
-    let key = ds[ds.len() / 2].clone();
+    let key = tamper(&t, Tamper::UnknownKey).remove(0);
     let unknown = SigningKey::test(2, datetime!(2000-01-01 00:00 UTC));
-    resign(&t, &key, &unknown, |_| {});
     let (_, f) = run(&t);
     let bad = invalid(&f);
     assert_eq!(
@@ -351,11 +283,7 @@ fn a_digest_signed_by_an_unknown_key_is_named() {
 #[test]
 fn an_injected_unlisted_log_file_is_named() {
     let t = trail(false);
-    let (log, _) = listed_log(&t);
-    // A copy under a new name in the same folder: well-formed, but no digest lists it.
-    let (stem, _) = log.rsplit_once('_').unwrap();
-    let injected = format!("{stem}_INJECTED0000000A.json.gz");
-    std::fs::copy(t.root.join(&log), t.root.join(&injected)).unwrap();
+    let injected = tamper(&t, Tamper::InjectLog).remove(0);
     let (s, f) = run(&t);
     assert_eq!(
         invalid(&f),
@@ -367,12 +295,9 @@ fn an_injected_unlisted_log_file_is_named() {
 
 #[test]
 fn trailing_bytes_after_the_gzip_member_are_named() {
-    let t = trail(false);
-    let (log, _) = listed_log(&t);
     // A second member: `zcat` would read the injected records; the digest covers only the first.
-    let mut bytes = std::fs::read(t.root.join(&log)).unwrap();
-    bytes.extend(gzip(br#"{"Records":[{"eventID":"injected"}]}"#));
-    std::fs::write(t.root.join(&log), bytes).unwrap();
+    let t = trail(false);
+    let log = tamper(&t, Tamper::TrailingBytes).remove(0);
     let (_, f) = run(&t);
     assert_eq!(
         invalid(&f),
@@ -391,10 +316,11 @@ fn a_digest_listing_another_accounts_file_is_named() {
         .into_iter()
         .find(|k| k.contains("/CloudTrail/") && !k.contains(&account))
         .unwrap();
-    let hash = cairn_integrity::digest::sha256_hex(&gunzip(&t.root.join(&other_log)));
+    let hash =
+        cairn_integrity::digest::sha256_hex(&digests::gunzip(&t.root.join(&other_log)).unwrap());
     // Only a holder of the trail's key could write this; the check must not trust it either.
     let signer = SigningKey::test(0, datetime!(2000-01-01 00:00 UTC));
-    resign(&t, &key, &signer, |v| {
+    digests::resign(&t.root, &key, &signer, |v| {
         v["logFiles"]
             .as_array_mut()
             .unwrap()
@@ -402,7 +328,8 @@ fn a_digest_listing_another_accounts_file_is_named() {
                 "s3Bucket": "trail-bucket", "s3Object": other_log, "hashValue": hash,
                 "hashAlgorithm": "SHA-256"
             }));
-    });
+    })
+    .unwrap();
     let (_, f) = run(&t);
     let bad = invalid(&f);
     assert_eq!(
@@ -411,9 +338,10 @@ fn a_digest_listing_another_accounts_file_is_named() {
     );
     // A digest in the middle, re-signed, no longer matches what the next one recorded of it.
     let middle = ds[ds.len() / 2].clone();
-    resign(&t, &middle, &signer, |v| {
+    digests::resign(&t.root, &middle, &signer, |v| {
         v["logFiles"] = serde_json::json!([])
-    });
+    })
+    .unwrap();
     let (_, f) = run(&t);
     assert!(
         invalid(&f).contains(&(Subject::Digest, Problem::ChainMismatch, middle)),

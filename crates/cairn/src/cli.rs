@@ -565,6 +565,11 @@ pub struct GenerateArgs {
     /// `_backfill` digest.
     #[arg(long, requires = "digests")]
     pub backfill: bool,
+    /// Then tamper with the signed trail, to see `cairn verify` catch it: modify-log,
+    /// delete-log, delete-digest, delete-two-digests, move-digest, forge-signature,
+    /// unknown-key, inject-log or trailing-bytes.
+    #[arg(long, value_name = "CASE", requires = "digests")]
+    pub tamper: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -450,7 +450,24 @@ fn generate(a: cli::GenerateArgs) -> Result<Outcome> {
             d.keys.push(cairn_gen::digests::SigningKey::test(1, at));
         }
         d.backfill = a.backfill;
+        let tamper = a
+            .tamper
+            .as_deref()
+            .map(|t| {
+                cairn_gen::digests::Tamper::from_name(t).ok_or_else(|| {
+                    UsageError(format!(
+                        "--tamper {t}: not one of {}",
+                        cairn_gen::digests::Tamper::ALL.map(|t| t.name()).join(", ")
+                    ))
+                })
+            })
+            .transpose()?;
         let dm = cairn_gen::digests::sign_trail(&d)?;
+        if let Some(t) = tamper {
+            for k in cairn_gen::digests::tamper(&a.out, t)? {
+                eprintln!("tampered ({}): {k}", t.name());
+            }
+        }
         let keys = a.out.join("public-keys.json");
         std::fs::write(
             &keys,
