@@ -26,6 +26,14 @@ pub fn run(a: &VerifyArgs) -> Result<Outcome> {
     {
         return Err(UsageError("--from is after --to".into()).into());
     }
+    let url = cairn_source::s3::S3Url::parse(&a.target);
+    if url.is_none() && !Path::new(&a.target).is_dir() {
+        return Err(UsageError(format!(
+            "{} is neither s3://BUCKET[/PREFIX] nor a directory",
+            a.target
+        ))
+        .into());
+    }
     let file_keys = match &a.public_keys {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
@@ -49,7 +57,7 @@ pub fn run(a: &VerifyArgs) -> Result<Outcome> {
     let json = a.format == SummaryFormat::Json;
     let mut out = Printer::new(a.show_valid, json);
 
-    let summary = if let Some(url) = cairn_source::s3::S3Url::parse(&a.target) {
+    let summary = if let Some(url) = url {
         opts.bucket = url.bucket.clone();
         opts.prefix = url.prefix.trim_matches('/').to_string();
         opts.threads = a.threads.unwrap_or(16).max(1);
@@ -81,13 +89,6 @@ pub fn run(a: &VerifyArgs) -> Result<Outcome> {
         }
     } else {
         let dir = PathBuf::from(&a.target);
-        if !dir.is_dir() {
-            return Err(UsageError(format!(
-                "{} is neither s3://BUCKET[/PREFIX] nor a directory",
-                a.target
-            ))
-            .into());
-        }
         let Some(keys) = file_keys else {
             return Err(UsageError(
                 "offline verification needs --public-keys FILE (the output of `aws cloudtrail list-public-keys`)".into(),

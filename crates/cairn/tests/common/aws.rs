@@ -116,6 +116,17 @@ impl Moto {
         unreachable!("the last attempt returns or panics")
     }
 
+    /// A program of the venv (`python`, `aws`), with the test credentials and region.
+    pub fn venv_command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.venv.join("bin").join(program));
+        cmd.envs(CREDENTIALS_ENV)
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_ENDPOINT_URL")
+            .stdin(Stdio::null());
+        cmd
+    }
+
     /// The last lines of the server's log, for failure messages.
     pub fn log_tail(&self) -> String {
         tail(&self.log)
