@@ -16,6 +16,6 @@ pub use keys::{KeyError, PublicKey, PublicKeys, fingerprint, verify_signature};
 pub use local::LocalBucket;
 pub use report::{Finding, Problem, Subject, Summary, Verdict};
 pub use verify::{
-    Bucket, BucketError, DigestObject, KeySource, Observer, Options, VerifyError, hash_stream,
-    verify,
+    Bucket, BucketError, DigestObject, KeySource, LogHashes, Observer, Options, VerifyError,
+    hash_stream, verify, verify_with,
 };

@@ -55,6 +55,10 @@ pub enum Problem {
     OutsideDigestScope,
     /// No signature available (offline copy, newest digest, no sidecar).
     NoSignature,
+    /// Verifying a store: a log file listed by a digest that is not valid.
+    DigestInvalid,
+    /// Verifying a store: a listed log file the store has not read.
+    NotIngested,
     /// A chain restarts: no log files were delivered (or validation was off) in between.
     ChainRestart,
 }

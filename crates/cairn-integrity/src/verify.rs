@@ -64,6 +64,14 @@ pub trait KeySource: Sync {
     ) -> Result<PublicKeys, String>;
 }
 
+/// Hashes a store already computed as it read each file, so that verifying against it reads
+/// no log file again.
+pub trait LogHashes: Sync {
+    /// The SHA-256 the store computed for the file at `key` (its key in the bucket), or
+    /// `None` when the store has not read it (the file is then `unverified`, not invalid).
+    fn sha256(&self, key: &str) -> Option<String>;
+}
+
 /// A fixed key list (`--public-keys FILE`) serves every region.
 impl KeySource for PublicKeys {
     fn keys(&self, _: &str, _: OffsetDateTime, _: OffsetDateTime) -> Result<PublicKeys, String> {
@@ -147,10 +155,24 @@ pub fn verify(
     opts: &Options,
     observer: &mut dyn Observer,
 ) -> Result<Summary, VerifyError> {
+    verify_with(bucket, keys, opts, None, observer)
+}
+
+/// [`verify`], taking log-file hashes from `hashes` instead of reading the files. Log files
+/// listed by an invalid digest are then reported too (as invalid: nothing proves them), since
+/// a store must mark them.
+pub fn verify_with(
+    bucket: &dyn Bucket,
+    keys: &dyn KeySource,
+    opts: &Options,
+    hashes: Option<&dyn LogHashes>,
+    observer: &mut dyn Observer,
+) -> Result<Summary, VerifyError> {
     let mut run = Run {
         bucket,
         keys,
         opts,
+        hashes,
         observer,
         summary: Summary {
             requested_from: opts.from,
@@ -188,6 +210,7 @@ struct Run<'a> {
     bucket: &'a dyn Bucket,
     keys: &'a dyn KeySource,
     opts: &'a Options,
+    hashes: Option<&'a dyn LogHashes>,
     observer: &'a mut dyn Observer,
     summary: Summary,
     key_cache: HashMap<String, PublicKeys>,
@@ -578,8 +601,24 @@ impl Run<'_> {
                 Err((problem, detail)) => {
                     finding.verdict = Verdict::Invalid;
                     finding.problem = Some(problem);
-                    finding.detail = detail;
+                    finding.detail = detail.clone();
                     self.emit(finding);
+                    if self.hashes.is_some()
+                        && let Ok(l) = &f.outcome
+                    {
+                        for lf in &l.digest.log_files {
+                            self.emit(Finding {
+                                subject: Subject::Log,
+                                verdict: Verdict::Invalid,
+                                problem: Some(Problem::DigestInvalid),
+                                key: lf.s3_object.clone(),
+                                detail: format!("listed by an invalid digest ({detail})"),
+                                digest: Some(f.key.clone()),
+                                expected_sha256: Some(lf.hash_value.clone()),
+                                ..base.clone()
+                            });
+                        }
+                    }
                     let next = next_older(&visited, f.at);
                     cursor = next.map(|n| (fetched[n].key.clone(), None));
                 }
@@ -626,9 +665,16 @@ impl Run<'_> {
     fn hash_logs(&mut self, scope: &Scope, jobs: Vec<LogJob>) {
         let bucket = self.bucket;
         let max = self.opts.max_log_bytes;
+        let known = self.hashes;
         let results = par_map(self.opts.threads, jobs, |job| {
             let result = if job.other_bucket.is_some() {
                 None
+            } else if let Some(h) = known {
+                Some(
+                    h.sha256(&job.key)
+                        .map(|h| (h, 0))
+                        .ok_or((Problem::NotIngested, "not in the store (yet)".to_string())),
+                )
             } else {
                 Some(hash_log(bucket, &job.key, max))
             };
@@ -670,6 +716,11 @@ impl Run<'_> {
                     } else if f.verdict == Verdict::Unverified {
                         f.detail = "listed only by an unverified digest".into();
                     }
+                }
+                Some(Err((Problem::NotIngested, detail))) => {
+                    f.verdict = Verdict::Unverified;
+                    f.problem = Some(Problem::NotIngested);
+                    f.detail = detail;
                 }
                 Some(Err((problem, detail))) => {
                     f.verdict = Verdict::Invalid;

@@ -108,6 +108,18 @@ pub struct IngestReport {
     /// Per (account, region) read this run: for live gauges.
     #[serde(skip)]
     pub partitions: BTreeMap<(String, String), PartitionSeen>,
+    /// Objects verified against their trail's signed digests, when digests were checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<IntegrityCounts>,
+}
+
+/// The store's objects by verification state after a digest check (see `crate::integrity`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IntegrityCounts {
+    pub verified: u64,
+    pub failed: u64,
+    /// Objects that failed in this run.
+    pub newly_failed: u64,
 }
 
 /// The newest event and delivery of one account and region in a run, Unix seconds.
@@ -140,6 +152,13 @@ impl IngestReport {
         self.elapsed_seconds += r.elapsed_seconds;
         self.failures.extend(r.failures);
         self.outcomes.extend(r.outcomes);
+        if let Some(i) = r.integrity {
+            let newly = self.integrity.map_or(0, |o| o.newly_failed);
+            self.integrity = Some(IntegrityCounts {
+                newly_failed: newly + i.newly_failed,
+                ..i
+            });
+        }
         for (k, p) in r.partitions {
             let e = self.partitions.entry(k).or_default();
             e.newest = e.newest.max(p.newest);
@@ -166,6 +185,8 @@ enum Msg {
         obj: usize,
         bytes: u64,
         fatal: Option<String>,
+        /// Hex SHA-256 of the decompressed object, when it was read to its end.
+        sha256: Option<String>,
     },
 }
 
@@ -366,7 +387,12 @@ pub fn ingest_watched(
                             st.errors.push(e.to_string());
                         }
                     }
-                    Msg::Done { obj, bytes, fatal } => {
+                    Msg::Done {
+                        obj,
+                        bytes,
+                        fatal,
+                        sha256,
+                    } => {
                         let st = stats.remove(&obj).unwrap_or_default();
                         let meta = &metas[obj];
                         let mut errors = st.errors;
@@ -424,6 +450,7 @@ pub fn ingest_watched(
                             newest: st.newest,
                             oldest: st.oldest,
                             lag: st.lag,
+                            sha256,
                         });
                     }
                 }
@@ -469,16 +496,19 @@ fn decode_object(
                 obj: i,
                 bytes: 0,
                 fatal: Some(format!("cannot open: {e}")),
+                sha256: None,
             });
         }
     };
+    // The hash of what was read, for log-file validation against digests.
     let mut records = match Records::new(reader, limits) {
-        Ok(r) => r,
+        Ok(r) => r.hashing(),
         Err(e) => {
             return tx.send(Msg::Done {
                 obj: i,
                 bytes: 0,
                 fatal: Some(format!("cannot read: {e}")),
+                sha256: None,
             });
         }
     };
@@ -509,6 +539,11 @@ fn decode_object(
     tx.send(Msg::Done {
         obj: i,
         bytes: records.bytes_read(),
+        sha256: if fatal.is_none() {
+            records.sha256()
+        } else {
+            None
+        },
         fatal,
     })
 }

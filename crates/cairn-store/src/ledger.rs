@@ -59,6 +59,9 @@ pub struct Entry {
     /// [`crate::health::LAG_BUCKETS`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lag: Vec<u32>,
+    /// Hex SHA-256 of the decompressed bytes (a CloudTrail digest's `hashValue` for the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// The ledger, loaded, and open for appending.

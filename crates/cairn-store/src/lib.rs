@@ -16,6 +16,7 @@ pub mod dedupe;
 pub mod doc;
 pub mod health;
 pub mod ingest;
+pub mod integrity;
 pub mod ledger;
 pub mod lower;
 pub mod schema;

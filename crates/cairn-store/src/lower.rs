@@ -18,7 +18,7 @@ use std::ops::Bound;
 use cairn_query::{Bound as QBound, Query};
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, InvertedIndexRangeQuery, Occur, PhraseQuery,
-    Query as TQuery, RangeQuery, RegexQuery, TermQuery,
+    Query as TQuery, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Type};
 use tantivy::tokenizer::TextAnalyzer;
@@ -34,12 +34,18 @@ const ALIASES: &[(&str, &str)] = &[("account", "recipientAccountId"), ("region",
 /// Typed attributes that exist only in cairn (no JSON path behind them).
 const DERIVED: &[&str] = &["principal", "username", "cairn.object", "cairn.ingestTime"];
 
+/// The field of events' verification state (`crate::integrity`).
+pub const INTEGRITY_FIELD: &str = "cairn.integrity";
+
 /// Lowers queries against one index's schema and tokenizers.
 pub struct Lowerer {
     fields: Fields,
     text: TextAnalyzer,
     keyword: TextAnalyzer,
     now: OffsetDateTime,
+    /// Where `cairn.integrity` is read from, loaded when a query first names it.
+    data_dir: Option<std::path::PathBuf>,
+    integrity: Option<crate::integrity::Integrity>,
 }
 
 type Q = Box<dyn TQuery>;
@@ -60,7 +66,9 @@ pub fn normalize_field(field: &str) -> &str {
 
 /// Whether a field is derived by cairn rather than found in records.
 pub fn is_derived(field: &str) -> bool {
-    DERIVED.contains(&normalize_field(field)) || normalize_field(field) == "logtype"
+    DERIVED.contains(&normalize_field(field))
+        || normalize_field(field) == "logtype"
+        || normalize_field(field) == INTEGRITY_FIELD
 }
 
 impl Lowerer {
@@ -76,7 +84,52 @@ impl Lowerer {
             text: get(TEXT_TOKENIZER),
             keyword: get(KEYWORD_TOKENIZER),
             now,
+            data_dir: None,
+            integrity: None,
         }
+    }
+
+    /// Lets queries name `cairn.integrity`, read from the store at `dir`.
+    pub fn with_data_dir(mut self, dir: &std::path::Path) -> Lowerer {
+        self.data_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// `cairn.integrity:STATE`: the events of the objects in that state (`unverified`: of
+    /// every object not verified or failed).
+    fn integrity(&mut self, value: &str) -> Result<Q, StoreError> {
+        let Some(state) = crate::integrity::State::parse(value) else {
+            return Err(err(format!(
+                "{INTEGRITY_FIELD} is verified, failed or unverified, not \"{value}\""
+            )));
+        };
+        if self.integrity.is_none() {
+            self.integrity = Some(match &self.data_dir {
+                Some(d) => crate::integrity::Integrity::load(d)?,
+                None => crate::integrity::Integrity::default(),
+            });
+        }
+        let integrity = self.integrity.as_ref().expect("loaded");
+        let field = self.fields.hot_by_name("cairn.object");
+        let mut terms = |s: crate::integrity::State| -> Vec<Term> {
+            integrity
+                .objects_in(s)
+                .flat_map(|o| Self::tokens(&mut self.keyword, o))
+                .map(|t| Term::from_field_text(field, &t))
+                .collect()
+        };
+        use crate::integrity::State;
+        Ok(match state {
+            State::Verified | State::Failed => Box::new(TermSetQuery::new(terms(state))),
+            State::Unverified => {
+                let mut known = terms(State::Verified);
+                known.extend(terms(State::Failed));
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, Box::new(AllQuery) as Q),
+                    (Occur::MustNot, Box::new(TermSetQuery::new(known))),
+                ]))
+            }
+        })
     }
 
     /// Lowers a whole query.
@@ -168,6 +221,9 @@ impl Lowerer {
             });
         };
         let path = normalize_field(field);
+        if path == INTEGRITY_FIELD {
+            return self.integrity(value);
+        }
         if path == "logtype" {
             return Ok(if value.eq_ignore_ascii_case("cloudtrail") {
                 Box::new(AllQuery)
@@ -288,6 +344,11 @@ impl Lowerer {
             ));
         };
         let path = normalize_field(field);
+        if path == INTEGRITY_FIELD {
+            return Err(err(format!(
+                "{INTEGRITY_FIELD} takes verified, failed or unverified, not a pattern"
+            )));
+        }
         if path == "logtype" {
             return Ok(Box::new(AllQuery));
         }
@@ -317,7 +378,7 @@ impl Lowerer {
 
     fn exists(&self, field: &str) -> Q {
         let path = normalize_field(field);
-        if path == "logtype" {
+        if path == INTEGRITY_FIELD || path == "logtype" {
             return Box::new(AllQuery);
         }
         if let Some((_, _, name)) = self.fields.hot(path)

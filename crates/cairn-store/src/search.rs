@@ -29,6 +29,10 @@ pub struct Hit {
     pub raw: Vec<u8>,
     /// Where it was read from.
     pub object: String,
+    /// Its verification state (`verified`, `failed`, `unverified`), once the store's digests
+    /// were checked at least once; empty before.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub integrity: String,
 }
 
 impl Hit {
@@ -88,7 +92,8 @@ impl Store {
         q: &cairn_query::Query,
         range: TimeRange,
     ) -> Result<Compiled, StoreError> {
-        let mut lowerer = Lowerer::new(self.index(), self.fields(), OffsetDateTime::now_utc());
+        let mut lowerer = Lowerer::new(self.index(), self.fields(), OffsetDateTime::now_utc())
+            .with_data_dir(self.dir());
         let query = lowerer.lower(q)?;
         self.with_range(query, range)
     }
@@ -183,12 +188,24 @@ impl Store {
             .and_offset(offset)
             .order_by_fast_field::<DateTime>("eventTime", Order::Desc);
         let docs = searcher.search(&*q.0, &top)?;
+        let integrity = self.integrity_if_checked()?;
         docs.into_iter()
-            .map(|(_, addr)| self.hit(&searcher, addr))
+            .map(|(_, addr)| self.hit(&searcher, addr, integrity.as_ref()))
             .collect()
     }
 
-    fn hit(&self, searcher: &Searcher, addr: DocAddress) -> Result<Hit, StoreError> {
+    /// The verification state of the store's objects, when digests were ever checked.
+    fn integrity_if_checked(&self) -> Result<Option<crate::integrity::Integrity>, StoreError> {
+        let i = crate::integrity::Integrity::load(self.dir())?;
+        Ok((!i.objects.is_empty()).then_some(i))
+    }
+
+    fn hit(
+        &self,
+        searcher: &Searcher,
+        addr: DocAddress,
+        integrity: Option<&crate::integrity::Integrity>,
+    ) -> Result<Hit, StoreError> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let f = self.fields();
         let raw = doc
@@ -201,7 +218,14 @@ impl Store {
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_string();
-        Ok(Hit { raw, object })
+        let integrity = integrity
+            .map(|i| i.state(&object).name().to_string())
+            .unwrap_or_default();
+        Ok(Hit {
+            raw,
+            object,
+            integrity,
+        })
     }
 
     /// The number of matching events.
@@ -214,8 +238,9 @@ impl Store {
         let searcher = self.searcher()?;
         let q = crate::lower::event_id_query(self.fields(), event_id);
         let docs = searcher.search(&*q, &TopDocs::with_limit(1).order_by_score())?;
+        let integrity = self.integrity_if_checked()?;
         docs.first()
-            .map(|(_, addr)| self.hit(&searcher, *addr))
+            .map(|(_, addr)| self.hit(&searcher, *addr, integrity.as_ref()))
             .transpose()
     }
 
@@ -256,7 +281,7 @@ impl Store {
         let truncated = docs.len() == TOP_SCAN_LIMIT;
         let mut counts: HashMap<String, u64> = HashMap::new();
         for (_, addr) in docs {
-            let hit = self.hit(&searcher, addr)?;
+            let hit = self.hit(&searcher, addr, None)?;
             let record = hit.record();
             let mut values = Vec::new();
             collect_values(&record, &path.split('.').collect::<Vec<_>>(), &mut values);

@@ -319,6 +319,8 @@ impl IngestArgs {
             aws: AwsArgs::default(),
             rules: RuleArgs::default(),
             no_rules: false,
+            public_keys: None,
+            no_verify: false,
             aws_region: None,
             concurrency: None,
             lookback: None,
@@ -366,6 +368,13 @@ pub struct IngestArgs {
     /// Do not evaluate rules while ingesting.
     #[arg(long, conflicts_with_all = ["rules", "no_builtin"])]
     pub no_rules: bool,
+    /// Public keys for verifying the digests of a local copy (the ListPublicKeys response
+    /// shape, as `aws cloudtrail list-public-keys` prints it); S3 sources call ListPublicKeys.
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+    /// Do not verify digests: every event stays `unverified`.
+    #[arg(long)]
+    pub no_verify: bool,
     /// The AWS API region (the bucket's or the queue's); --region filters CloudTrail regions.
     #[arg(long, env = "AWS_REGION", value_name = "REGION")]
     pub aws_region: Option<String>,

@@ -111,6 +111,20 @@ pub fn print_summary(out: &mut impl Write, r: &IngestReport) -> std::io::Result<
     for (reason, n) in &r.records_failed {
         writeln!(out, "skipped {} records: {reason}", human(*n))?;
     }
+    if let Some(i) = r.integrity {
+        writeln!(
+            out,
+            "integrity: {} objects verified against their signed digests, {} failed ({} in this run){}",
+            human(i.verified),
+            human(i.failed),
+            human(i.newly_failed),
+            if i.failed > 0 {
+                ": cairn search cairn.integrity:failed"
+            } else {
+                ""
+            }
+        )?;
+    }
     if !r.failures.is_empty() {
         writeln!(out, "{} objects had errors:", r.failures.len())?;
         for f in &r.failures {
@@ -274,10 +288,21 @@ fn show(dir: &Path, a: cli::ShowArgs) -> Result<Outcome> {
         out.write_all(output::pretty(&hit.raw, 0).as_bytes())?;
     }
     writeln!(out)?;
-    if std::io::stdout().is_terminal() {
-        eprintln!("from {}", hit.object);
-    }
     out.flush()?;
+    // Where it came from, and whether its trail's digests prove it; a failed verification is
+    // said even when the output goes to a pipe.
+    let state = cairn_store::integrity::Integrity::load(dir)?;
+    let verdict = state.objects.get(&hit.object);
+    if std::io::stdout().is_terminal()
+        || verdict.is_some_and(|v| v.state == cairn_store::integrity::State::Failed)
+    {
+        let integrity = match verdict {
+            Some(v) if !v.reason.is_empty() => format!("{}: {}", v.state.name(), v.reason),
+            Some(v) => v.state.name().to_string(),
+            None => "unverified".to_string(),
+        };
+        eprintln!("from {}\nintegrity: {integrity}", hit.object);
+    }
     Ok(Outcome::Ok)
 }
 

@@ -217,6 +217,66 @@ impl Watching {
         )
     }
 
+    /// Shows the rules one event per log file that newly failed digest verification
+    /// (`eventSource: cairn.integrity`, `eventName: LogFileValidationFailed`), so that the
+    /// built-in `log-file-integrity-failed` rule (or any other) alerts and notifies as usual.
+    /// Such events exist only for the rules: they are not added to the store.
+    pub fn integrity_failures(&self, failures: &[crate::verify::Failure]) {
+        if failures.is_empty() {
+            return;
+        }
+        let now = OffsetDateTime::now_utc();
+        let time = cairn_detect::engine::rfc3339(now.unix_timestamp());
+        let mut recorder = self.recorder.lock().unwrap_or_else(|p| p.into_inner());
+        for f in failures {
+            let id = {
+                let x = cairn_integrity::digest::sha256_hex(
+                    format!("{}\n{}", f.location, f.reason).as_bytes(),
+                );
+                format!(
+                    "{}-{}-{}-{}-{}",
+                    &x[0..8],
+                    &x[8..12],
+                    &x[12..16],
+                    &x[16..20],
+                    &x[20..32]
+                )
+            };
+            let event = serde_json::json!({
+                "eventVersion": "1.09",
+                "userIdentity": {"type": "AWSService", "invokedBy": "cairn"},
+                "eventTime": time,
+                "eventSource": "cairn.integrity",
+                "eventName": "LogFileValidationFailed",
+                "awsRegion": f.region,
+                "sourceIPAddress": "cairn",
+                "userAgent": "cairn",
+                "requestParameters": {
+                    "object": f.location,
+                    "reason": f.reason,
+                    "digest": f.digest,
+                },
+                "eventID": id,
+                "eventType": "AwsServiceEvent",
+                "managementEvent": true,
+                "recipientAccountId": f.account,
+                "eventCategory": "Management",
+            });
+            if let Some(found) = self.detector.inspect(&event) {
+                recorder.add(found);
+            }
+        }
+        // Outside an index commit: stage and apply at once (a crash in between loses these
+        // alerts; the failed state is already recorded and shown by `cairn.integrity:failed`).
+        let staged = recorder
+            .prepare(None)
+            .map_err(|e| e.to_string())
+            .and_then(|_| recorder.committed().map_err(|e| e.to_string()));
+        if let Err(e) = staged {
+            tracing::error!(error = %e, "cannot record the integrity alerts");
+        }
+    }
+
     /// Alerts raised since the start.
     pub fn raised(&self) -> u64 {
         self.recorder.lock().map(|r| r.raised).unwrap_or(0)

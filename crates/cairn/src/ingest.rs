@@ -76,6 +76,8 @@ struct Ctx<'a> {
     quiet: bool,
     follow: bool,
     watch: Option<&'a crate::detect::Watching>,
+    /// Digest verification: off, or with the keys of `--public-keys` (else ListPublicKeys).
+    verify: Option<Option<cairn_integrity::PublicKeys>>,
 }
 
 fn duration(s: &str, flag: &str) -> Result<Duration> {
@@ -238,6 +240,22 @@ pub fn run(
         quiet,
         follow: a.follow,
         watch: watching.as_ref(),
+        verify: if a.no_verify {
+            None
+        } else {
+            Some(match &a.public_keys {
+                Some(p) => {
+                    let bytes = std::fs::read(p)
+                        .map_err(|e| UsageError(format!("--public-keys {}: {e}", p.display())))?;
+                    Some(
+                        cairn_integrity::PublicKeys::from_list_json(&bytes).map_err(|e| {
+                            UsageError(format!("--public-keys {}: {e}", p.display()))
+                        })?,
+                    )
+                }
+                None => None,
+            })
+        },
     };
     let rt = aws::runtime().context("starting the AWS runtime")?;
     // Following, SIGINT/SIGTERM finish the batch in work. A single run keeps the default
@@ -327,11 +345,15 @@ fn once(
             let listing = LocalSource::new(vec![p.clone()])
                 .list()
                 .map_err(|e| UsageError(e.to_string()))?;
-            ingest_listing(ctx, listing)
+            let mut report = ingest_listing(ctx, listing)?;
+            integrity_pass(ctx, j, rt, None, &mut report);
+            Ok(report)
         }
         Input::S3(url) => {
             let mut src = s3_source(ctx, j, url, rt)?;
-            s3_pass(ctx, &mut src)
+            let mut report = s3_pass(ctx, &mut src)?;
+            integrity_pass(ctx, j, rt, None, &mut report);
+            Ok(report)
         }
         Input::Sqs(q) => {
             let f = follower(ctx, j, q, rt)?;
@@ -376,24 +398,31 @@ fn follow(
         }
         Input::S3(url) => {
             let mut src = s3_source(ctx, j, url, rt)?;
+            let since = Since::default();
             tracing::info!(%url, interval = ?ctx.interval, "following");
             while !*stop.borrow() {
                 if let Some(w) = ctx.watch {
                     w.tick(ctx.store);
                 }
                 match s3_pass(ctx, &mut src) {
-                    Ok(r) => total.merge(r),
+                    Ok(mut r) => {
+                        integrity_pass(ctx, j, rt, Some(&since), &mut r);
+                        total.merge(r)
+                    }
                     Err(e) => tracing::error!(%url, error = %format!("{e:#}"), "pass failed"),
                 }
                 pause(rt, &mut stop, ctx.interval);
             }
         }
         Input::Local(p) => {
+            let since = Since::default();
             while !*stop.borrow() {
                 let listing = LocalSource::new(vec![p.clone()])
                     .list()
                     .map_err(|e| UsageError(e.to_string()))?;
-                total.merge(ingest_listing(ctx, listing)?);
+                let mut r = ingest_listing(ctx, listing)?;
+                integrity_pass(ctx, j, rt, Some(&since), &mut r);
+                total.merge(r);
                 if let Some(w) = ctx.watch {
                     w.tick(ctx.store);
                 }
@@ -402,6 +431,110 @@ fn follow(
         }
     }
     Ok(total)
+}
+
+/// Where a follower's digest verification starts: everything the first time, then three
+/// hours before the newest digest verified so far (new digests, and the hours they close).
+#[derive(Default)]
+struct Since {
+    newest: std::sync::Mutex<Option<time::OffsetDateTime>>,
+}
+
+impl Since {
+    fn from(&self) -> Option<time::OffsetDateTime> {
+        let n = *self.newest.lock().unwrap_or_else(|p| p.into_inner());
+        n.map(|n| n - time::Duration::hours(3))
+    }
+
+    fn saw(&self, newest: Option<time::OffsetDateTime>) {
+        let mut n = self.newest.lock().unwrap_or_else(|p| p.into_inner());
+        *n = (*n).max(newest);
+    }
+}
+
+/// Verifies the source's digests against what the store read (see
+/// [`crate::verify::store_pass`]); a failure is logged, never fatal to the ingest.
+fn integrity_pass(
+    ctx: &Ctx<'_>,
+    j: &Job,
+    rt: &tokio::runtime::Runtime,
+    since: Option<&Since>,
+    report: &mut IngestReport,
+) {
+    let Some(keys) = &ctx.verify else { return };
+    let mut opts = cairn_integrity::Options::new(String::new());
+    opts.from = since.and_then(Since::from);
+    opts.accounts = j.filter.accounts.clone();
+    opts.regions = j.filter.regions.clone();
+    let result = match &j.input {
+        Input::Local(p) => {
+            let Some(keys) = keys else {
+                if crate::verify::has_digests(p) {
+                    tracing::warn!(
+                        path = %p.display(),
+                        "digests found but not verified: pass --public-keys FILE (events stay unverified)"
+                    );
+                }
+                return;
+            };
+            let Some((root, prefix, bucket)) = crate::verify::local_layout(p) else {
+                return;
+            };
+            opts.prefix = prefix;
+            opts.bucket = bucket;
+            opts.signatures_required = false;
+            opts.threads = 4;
+            crate::verify::store_pass(
+                ctx.store,
+                &cairn_integrity::LocalBucket::new(root),
+                keys,
+                &opts,
+            )
+        }
+        Input::S3(url) => {
+            opts.bucket = url.bucket.clone();
+            opts.prefix = url.prefix.trim_matches('/').to_string();
+            opts.threads = 16;
+            let conf = rt.block_on(aws::sdk_config(&j.aws));
+            let client = aws::s3_client(&conf, &j.aws);
+            let bucket = cairn_source::integrity::S3Bucket::new(
+                client,
+                rt.handle().clone(),
+                &url.bucket,
+                j.aws.max_attempts.unwrap_or(aws::DEFAULT_MAX_ATTEMPTS),
+            );
+            match keys {
+                Some(k) => crate::verify::store_pass(ctx.store, &bucket, k, &opts),
+                None => {
+                    let online =
+                        cairn_source::integrity::CloudTrailKeys::new(conf, rt.handle().clone());
+                    crate::verify::store_pass(ctx.store, &bucket, &online, &opts)
+                }
+            }
+        }
+        Input::Sqs(_) => return,
+    };
+    match result {
+        Ok(pass) => {
+            if let Some(s) = since {
+                s.saw(pass.newest);
+            }
+            report.integrity = Some(cairn_store::ingest::IntegrityCounts {
+                verified: pass.verified,
+                failed: pass.failed,
+                newly_failed: pass.newly_failed.len() as u64,
+            });
+            for f in &pass.newly_failed {
+                tracing::error!(object = %f.location, reason = %f.reason, "log file failed integrity validation");
+            }
+            if let Some(w) = ctx.watch {
+                w.integrity_failures(&pass.newly_failed);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "digests not verified (events stay unverified)")
+        }
+    }
 }
 
 /// Sleeps, waking early when stopped.

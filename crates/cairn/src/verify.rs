@@ -118,6 +118,21 @@ pub fn run(a: &VerifyArgs) -> Result<Outcome> {
     })
 }
 
+/// Whether a local source holds digest files (a quick look: a `CloudTrail-Digest` folder).
+pub fn has_digests(p: &Path) -> bool {
+    p.is_dir() && recorded_bucket(p).is_some()
+}
+
+/// A local source as a bucket copy: its root, key prefix and bucket name. `None` for a file.
+pub fn local_layout(p: &Path) -> Option<(PathBuf, String, String)> {
+    if !p.is_dir() {
+        return None;
+    }
+    let (root, prefix) = bucket_root(p);
+    let bucket = recorded_bucket(&root)?;
+    Some((root, prefix, bucket))
+}
+
 /// The directory that stands for the bucket's root, and the key prefix before `AWSLogs/`.
 fn bucket_root(dir: &Path) -> (PathBuf, String) {
     // Given the AWSLogs folder itself (or one inside it), the root is above it.
@@ -287,4 +302,133 @@ impl Observer for Printer {
             self.line(&line);
         }
     }
+}
+
+// --- the store's pass: events carry their verification state ------------------------------------
+
+/// Ledger hashes by the key from `AWSLogs/` on, with the object location they belong to.
+struct LedgerHashes {
+    by_suffix: std::collections::HashMap<String, (String, Option<String>)>,
+}
+
+fn suffix(key: &str) -> Option<&str> {
+    if key.starts_with("AWSLogs/") {
+        return Some(key);
+    }
+    key.find("/AWSLogs/").map(|i| &key[i + 1..])
+}
+
+impl LedgerHashes {
+    fn load(store: &cairn_store::Store) -> Result<LedgerHashes> {
+        let ledger = store.ledger()?;
+        let by_suffix = ledger
+            .entries()
+            .filter_map(|e| {
+                let s = suffix(&e.object)?.to_string();
+                Some((s, (e.object.clone(), e.sha256.clone())))
+            })
+            .collect();
+        Ok(LedgerHashes { by_suffix })
+    }
+
+    fn location(&self, key: &str) -> Option<&str> {
+        self.by_suffix.get(suffix(key)?).map(|(l, _)| l.as_str())
+    }
+}
+
+impl cairn_integrity::LogHashes for LedgerHashes {
+    fn sha256(&self, key: &str) -> Option<String> {
+        self.by_suffix.get(suffix(key)?)?.1.clone()
+    }
+}
+
+/// An object that newly failed verification.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub location: String,
+    pub account: String,
+    pub region: String,
+    pub reason: String,
+    pub digest: Option<String>,
+}
+
+/// What a store pass did.
+#[derive(Debug, Clone, Default)]
+pub struct StorePass {
+    /// The end of the newest valid digest.
+    pub newest: Option<OffsetDateTime>,
+    pub verified: u64,
+    pub failed: u64,
+    pub newly_failed: Vec<Failure>,
+}
+
+/// Collects the log findings of a store pass.
+struct Marks(Vec<Finding>);
+
+impl Observer for Marks {
+    fn finding(&mut self, f: &Finding) {
+        if f.subject == cairn_integrity::Subject::Log {
+            self.0.push(f.clone());
+        }
+    }
+}
+
+/// Verifies a source's digests against the hashes the store computed as it read each file,
+/// and records every listed (or unlisted) object's state in `integrity.json`. Reads no log
+/// file again.
+pub fn store_pass(
+    store: &cairn_store::Store,
+    bucket: &dyn cairn_integrity::Bucket,
+    keys: &dyn cairn_integrity::KeySource,
+    opts: &Options,
+) -> Result<StorePass> {
+    use cairn_store::integrity::{Integrity, ObjectState, State};
+    let hashes = LedgerHashes::load(store)?;
+    let mut marks = Marks(Vec::new());
+    let summary = cairn_integrity::verify_with(bucket, keys, opts, Some(&hashes), &mut marks)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut integrity = Integrity::load(store.dir())?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let mut pass = StorePass {
+        newest: summary.found_to,
+        ..StorePass::default()
+    };
+    for f in marks.0 {
+        let Some(location) = hashes.location(&f.key) else {
+            continue;
+        };
+        let state = match f.verdict {
+            Verdict::Valid => State::Verified,
+            Verdict::Invalid => State::Failed,
+            _ => continue,
+        };
+        let was = integrity.state(location);
+        if state == State::Failed && was != State::Failed {
+            pass.newly_failed.push(Failure {
+                location: location.to_string(),
+                account: f.account.clone(),
+                region: f.region.clone(),
+                reason: f.detail.clone(),
+                digest: f.digest.clone(),
+            });
+        }
+        // A file once failed stays failed: a later digest cannot make it right.
+        if was == State::Failed && state == State::Verified {
+            continue;
+        }
+        integrity.objects.insert(
+            location.to_string(),
+            ObjectState {
+                state,
+                reason: f.detail,
+                digest: f.digest,
+                at: now,
+            },
+        );
+    }
+    let counts = integrity.counts();
+    pass.verified = counts.get(&State::Verified).copied().unwrap_or(0);
+    pass.failed = counts.get(&State::Failed).copied().unwrap_or(0);
+    integrity.save(store.dir())?;
+    Ok(pass)
 }

@@ -401,6 +401,43 @@ fn online_offline_and_the_aws_cli_agree_on_every_tamper_case() {
                 ));
             }
         }
+        if name == "intact" || name == "inject-log" {
+            // Ingesting the bucket verifies it through ListPublicKeys, without reading a file twice.
+            let data = dir.path().join(format!("data-{name}"));
+            let mut c = cairn();
+            for (k, v) in moto.aws_env() {
+                if k != "AWS_ENDPOINT_URL" {
+                    c.env(k, v);
+                }
+            }
+            let o = run(c
+                .env("AWS_ENDPOINT_URL_S3", &moto.endpoint)
+                .env(
+                    "AWS_ENDPOINT_URL_CLOUDTRAIL",
+                    format!("http://127.0.0.1:{}", s.port),
+                )
+                .arg("--data-dir")
+                .arg(&data)
+                .args([
+                    "ingest",
+                    &format!("s3://{bucket}"),
+                    "--no-rules",
+                    "--format",
+                    "json",
+                ]));
+            let v: serde_json::Value =
+                serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+            let want_failed = u64::from(name == "inject-log");
+            if v["integrity"]["failed"] != want_failed
+                || v["integrity"]["verified"].as_u64().unwrap_or(0) < 100
+            {
+                failures.push(format!(
+                    "{name}: ingest s3:// integrity {}: {}",
+                    v["integrity"],
+                    tail(&o)
+                ));
+            }
+        }
         if name == "delete-two-digests" {
             // The AWS CLI names only the first of two consecutive missing digests; cairn
             // counts both.
@@ -492,4 +529,223 @@ fn the_real_digest_and_public_key_parse() {
     if keys == 0 {
         eprintln!("SKIPPED key check: no JSON key with Value and Fingerprint among {files:?}");
     }
+}
+
+fn count(data: &Path, q: &str) -> u64 {
+    let o = run(cairn()
+        .arg("--data-dir")
+        .arg(data)
+        .args(["search", q, "--count"]));
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .replace(',', "")
+        .parse()
+        .unwrap_or_else(|_| panic!("count of {q}: {}", text(&o)))
+}
+
+fn ingest(data: &Path, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let o = run(cairn()
+        .arg("--data-dir")
+        .arg(data)
+        .arg("ingest")
+        .args(args)
+        .args(["--format", "json"]));
+    assert!(o.status.code().is_some_and(|c| c <= 1), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)))
+}
+
+/// Ingest verifies the digests against the hashes it computed while reading, marks every
+/// event, and raises the built-in alert once per failed file.
+#[test]
+fn events_carry_their_files_verification_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = fixture(dir.path(), "b-store", Some("modify-log"), false);
+    let tampered = {
+        let o = run(cairn()
+            .args(["generate", "--out"])
+            .arg(dir.path().join("again"))
+            .args([
+                "--events",
+                "1500",
+                "--accounts",
+                "1",
+                "--regions",
+                "2",
+                "--days",
+                "1",
+                "--org",
+                ORG,
+                "--end",
+                "2025-06-01",
+                "--digests",
+                "--bucket",
+                "b-store",
+                "--tamper",
+                "modify-log",
+            ]));
+        let t = text(&o);
+        let line = t
+            .lines()
+            .find(|l| l.starts_with("tampered (modify-log): "))
+            .unwrap()
+            .to_string();
+        line.trim_start_matches("tampered (modify-log): ")
+            .to_string()
+    };
+    let data = dir.path().join("data");
+    let keys = trail.join("public-keys.json");
+    let logs = trail.join("AWSLogs");
+    let s = ingest(
+        &data,
+        &[logs.as_os_str(), "--public-keys".as_ref(), keys.as_os_str()],
+    );
+    let i = &s["integrity"];
+    assert_eq!(i["failed"], 1, "{s}");
+    assert_eq!(i["newly_failed"], 1);
+    let total = s["events_indexed"].as_u64().unwrap();
+    let (verified, failed, unverified) = (
+        count(&data, "cairn.integrity:verified"),
+        count(&data, "cairn.integrity:failed"),
+        count(&data, "cairn.integrity:unverified"),
+    );
+    assert!(
+        failed > 0 && verified > 0,
+        "{verified} {failed} {unverified}"
+    );
+    assert_eq!(verified + failed + unverified, total);
+    // Exactly the events of the tampered file.
+    let o = run(cairn().arg("--data-dir").arg(&data).args([
+        "search",
+        "cairn.integrity:failed",
+        "--fields",
+        "cairn.object,cairn.integrity",
+        "--format",
+        "csv",
+        "--limit",
+        "10000",
+    ]));
+    let rows: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .skip(1)
+        .map(str::to_string)
+        .collect();
+    assert_eq!(rows.len() as u64, failed);
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(&tampered) && r.ends_with(",failed")),
+        "{rows:?}"
+    );
+    // `show` says so even into a pipe.
+    let o = run(cairn().arg("--data-dir").arg(&data).args([
+        "search",
+        "cairn.integrity:failed",
+        "--fields",
+        "eventID",
+        "--format",
+        "csv",
+        "--limit",
+        "1",
+    ]));
+    let id = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let o = run(cairn().arg("--data-dir").arg(&data).args(["show", &id]));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("integrity: failed: hash value doesn't match"),
+        "{}",
+        text(&o)
+    );
+    // The built-in rule alerted, once.
+    let alerts = || {
+        let o = run(cairn().arg("--data-dir").arg(&data).args([
+            "alerts",
+            "--rule",
+            "log-file-integrity-failed",
+            "--format",
+            "json",
+        ]));
+        let v: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        v.as_array().unwrap().len()
+    };
+    assert_eq!(alerts(), 1);
+    let again = ingest(
+        &data,
+        &[logs.as_os_str(), "--public-keys".as_ref(), keys.as_os_str()],
+    );
+    assert_eq!(again["integrity"]["newly_failed"], 0, "{again}");
+    assert_eq!(alerts(), 1);
+    assert_eq!(count(&data, "cairn.integrity:failed"), failed);
+    // Without keys, nothing is verified, and nothing claims to be.
+    let plain = dir.path().join("plain");
+    let s = ingest(&plain, &[logs.as_os_str()]);
+    assert!(s.get("integrity").is_none(), "{s}");
+    assert_eq!(count(&plain, "cairn.integrity:unverified"), total);
+    assert_eq!(count(&plain, "cairn.integrity:verified"), 0);
+}
+
+/// Following a directory, digests that arrive later verify the events already in the store.
+#[test]
+fn following_verifies_digests_as_they_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = fixture(dir.path(), "b-follow", None, false);
+    // Hold the digests back.
+    let held = dir.path().join("held");
+    let digests = trail.join("AWSLogs").join(ORG);
+    let account = folders(&digests).remove(0);
+    std::fs::create_dir_all(&held).unwrap();
+    std::fs::rename(
+        digests.join(&account).join("CloudTrail-Digest"),
+        held.join("CloudTrail-Digest"),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let mut child = cairn()
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("ingest")
+        .arg(trail.join("AWSLogs"))
+        .arg("--public-keys")
+        .arg(trail.join("public-keys.json"))
+        .args(["--follow", "--interval", "1s", "--no-rules"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait = |what: &str, f: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while !f() {
+            assert!(
+                start.elapsed().as_secs() < 60,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    };
+    let events = |q: &str| {
+        let o = run(cairn()
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["search", q, "--count"]));
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .replace(',', "")
+            .parse::<u64>()
+            .unwrap_or(0)
+    };
+    wait("the events", &|| events("*") > 1000);
+    assert_eq!(events("cairn.integrity:verified"), 0);
+    std::fs::rename(
+        held.join("CloudTrail-Digest"),
+        digests.join(&account).join("CloudTrail-Digest"),
+    )
+    .unwrap();
+    wait("the digests to verify the events", &|| {
+        events("cairn.integrity:verified") == events("*")
+    });
+    let _ = child.kill();
+    let _ = child.wait();
 }
