@@ -38,6 +38,8 @@ pub struct IngestOptions {
     pub commit_every: u64,
     pub commit_interval: Duration,
     pub lock: LockWait,
+    /// Compute each object's SHA-256 as it is read, for verification against digests.
+    pub hash: bool,
 }
 
 impl Default for IngestOptions {
@@ -53,6 +55,7 @@ impl Default for IngestOptions {
             commit_every: 1_000_000,
             commit_interval: Duration::from_secs(30),
             lock: LockWait::Wait,
+            hash: true,
         }
     }
 }
@@ -331,6 +334,7 @@ pub fn ingest_watched(
             let fields = &fields;
             let origins = &origins;
             let limits = opts.limits;
+            let hash = opts.hash;
             s.spawn(move || {
                 for (i, o) in work_rx {
                     let location = o.meta().location.clone();
@@ -341,6 +345,7 @@ pub fn ingest_watched(
                         origins[i].account.as_deref(),
                         fields,
                         limits,
+                        hash,
                         ingested,
                         inspect,
                         &tx,
@@ -484,6 +489,7 @@ fn decode_object(
     account: Option<&str>,
     fields: &crate::Fields,
     limits: Limits,
+    hash: bool,
     ingested: OffsetDateTime,
     inspect: Option<&Inspect<'_>>,
     tx: &crossbeam_channel::Sender<Msg>,
@@ -502,7 +508,8 @@ fn decode_object(
     };
     // The hash of what was read, for log-file validation against digests.
     let mut records = match Records::new(reader, limits) {
-        Ok(r) => r.hashing(),
+        Ok(r) if hash => r.hashing(),
+        Ok(r) => r,
         Err(e) => {
             return tx.send(Msg::Done {
                 obj: i,

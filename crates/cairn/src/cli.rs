@@ -372,7 +372,7 @@ pub struct IngestArgs {
     /// shape, as `aws cloudtrail list-public-keys` prints it); S3 sources call ListPublicKeys.
     #[arg(long, value_name = "FILE")]
     pub public_keys: Option<PathBuf>,
-    /// Do not verify digests: every event stays `unverified`.
+    /// Do not verify digests (nor hash the files read): every event stays `unverified`.
     #[arg(long)]
     pub no_verify: bool,
     /// The AWS API region (the bucket's or the queue's); --region filters CloudTrail regions.

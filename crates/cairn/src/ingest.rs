@@ -102,6 +102,7 @@ pub fn options(a: &cli::IngestArgs) -> IngestOptions {
             LockWait::Wait
         },
         commit_every: a.commit_every.max(1),
+        hash: !a.no_verify,
         ..defaults
     }
 }
