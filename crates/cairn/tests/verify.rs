@@ -525,9 +525,33 @@ fn the_real_digest_and_public_key_parse() {
             }
         }
     }
+    // Keys kept as text: a base64 DER blob whose MD5 is named somewhere in the reference.
+    if keys == 0 {
+        let texts: Vec<String> = files
+            .iter()
+            .filter_map(|f| std::fs::read(f).ok())
+            .map(|b| String::from_utf8_lossy(&b).to_string())
+            .collect();
+        let all = texts.join("\n").to_ascii_lowercase();
+        for t in &texts {
+            for word in t.split(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == ':') {
+                if word.len() < 200 {
+                    continue;
+                }
+                let list = serde_json::json!({"PublicKeyList": [{"Value": word}]});
+                if let Ok(parsed) =
+                    cairn_integrity::PublicKeys::from_list_json(list.to_string().as_bytes())
+                    && let Some(k) = parsed.iter().next()
+                    && all.contains(&k.fingerprint)
+                {
+                    keys += 1;
+                }
+            }
+        }
+    }
     assert!(digests > 0, "no digest parsed among {files:?}");
     if keys == 0 {
-        eprintln!("SKIPPED key check: no JSON key with Value and Fingerprint among {files:?}");
+        eprintln!("SKIPPED key check: no key with its MD5 fingerprint found among {files:?}");
     }
 }
 
