@@ -640,6 +640,10 @@ pub struct VerifyArgs {
     pub show_valid: bool,
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
+    /// The region of the bucket, for the S3 client (default: the AWS configuration's, else
+    /// us-east-1). Public keys are always asked of each digest's region.
+    #[arg(long, value_name = "REGION")]
+    pub aws_region: Option<String>,
     /// Objects fetched and hashed at once (default: 16 online, the cores offline).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

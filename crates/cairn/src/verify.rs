@@ -63,7 +63,7 @@ pub fn run(a: &VerifyArgs) -> Result<Outcome> {
         opts.threads = a.threads.unwrap_or(16).max(1);
         opts.signatures_required = true;
         let rt = cairn_source::aws::runtime().context("starting the AWS runtime")?;
-        let aws = a.aws.options(None);
+        let aws = a.aws.options(a.aws_region.clone());
         let mut conf = rt.block_on(cairn_source::aws::sdk_config(&aws));
         if conf.region().is_none() {
             conf = conf
