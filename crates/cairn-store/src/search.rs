@@ -80,6 +80,8 @@ pub struct Lookup {
     pub resource_name: Option<String>,
     pub event_source: Option<String>,
     pub access_key_id: Option<String>,
+    /// Only Insights events (`EventCategory: insight`).
+    pub insights_only: bool,
 }
 
 /// How many stored records `top` reads at most for a field without a column.
@@ -164,6 +166,12 @@ impl Store {
                     (Occur::Should, Box::new(by_tail)),
                 ])),
             ));
+        }
+        if l.insights_only {
+            let q = cairn_query::parse("eventType:AwsCloudTrailInsight")
+                .map_err(|e| StoreError::Query(e.to_string()))?;
+            let mut lowerer = Lowerer::new(self.index(), f, OffsetDateTime::now_utc());
+            clauses.push((Occur::Must, lowerer.lower(&q)?));
         }
         let query: Box<dyn TQuery> = if clauses.is_empty() {
             Box::new(tantivy::query::AllQuery)

@@ -75,6 +75,9 @@ pub enum Command {
     /// Validate log-file integrity: digest chains, signatures and the hash of every log file
     /// (what `aws cloudtrail validate-logs` does, and more).
     Verify(VerifyArgs),
+    /// Serve the store over HTTP: CloudTrail's LookupEvents API (for the AWS CLI and SDKs) and
+    /// a JSON search API.
+    Serve(ServeArgs),
 }
 
 /// Which rules: the built-in pack, cairn.toml's `[detect] rules`, and these.
@@ -652,4 +655,14 @@ pub struct VerifyArgs {
     pub max_log_bytes: u64,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub addr: String,
+    /// Serve without authentication; refused unless the address is a loopback address.
+    #[arg(long)]
+    pub no_auth: bool,
 }

@@ -53,6 +53,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Alerts(a) => crate::detect::alerts(dir, a, config.as_ref()),
         Command::Monitors(c) => crate::detect::monitors(dir, c, config.as_ref()),
         Command::Verify(a) => crate::verify::run(&a),
+        Command::Serve(a) => serve(dir, a),
     }
 }
 
@@ -185,6 +186,54 @@ pub fn progress_bar(
     (stop, handle)
 }
 
+// --- serve ------------------------------------------------------------------------------------
+
+fn serve(dir: &Path, a: cli::ServeArgs) -> Result<Outcome> {
+    let addr: std::net::SocketAddr = a
+        .addr
+        .parse()
+        .map_err(|e| UsageError(format!("--addr {}: {e}", a.addr)))?;
+    if !a.no_auth {
+        return Err(UsageError(
+            "users, API tokens and SigV4 are not built yet: serve with --no-auth on a loopback address".into(),
+        )
+        .into());
+    }
+    if !addr.ip().is_loopback() {
+        return Err(UsageError(format!(
+            "--no-auth is refused on {addr}: anyone who can reach it would read every event; bind a loopback address"
+        ))
+        .into());
+    }
+    let store = std::sync::Arc::new(open(dir)?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("cairn-serve")
+        .build()
+        .context("starting the server runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| UsageError(format!("--addr {addr}: {e}")))?;
+        let bound = listener.local_addr()?;
+        tracing::info!(%bound, "serving http://{bound}/ (LookupEvents on POST /, /api/search, /healthz)");
+        let app = cairn_server::app(cairn_server::AppState { store });
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {},
+                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},
+                }
+                tracing::info!("shutting down");
+            })
+            .await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(Outcome::Ok)
+}
+
 // --- search -----------------------------------------------------------------------------------
 
 pub fn time_range(t: &cli::TimeArgs) -> Result<TimeRange> {
@@ -267,6 +316,7 @@ fn lookup(dir: &Path, a: cli::LookupArgs) -> Result<Outcome> {
         resource_name: a.resource_name,
         event_source: a.event_source,
         access_key_id: a.access_key,
+        insights_only: false,
     };
     let compiled = store.compile_lookup(&l, time_range(&a.time)?)?;
     run_hits(&store, &compiled, &a.output)

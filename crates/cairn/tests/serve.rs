@@ -1,0 +1,377 @@
+//! `cairn serve` with the real AWS CLI and boto3 as clients of its LookupEvents API.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn cairn() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    c.env("NO_COLOR", "1").stdin(Stdio::null());
+    c
+}
+
+fn venv() -> PathBuf {
+    match std::env::var_os("CAIRN_VENV") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv"),
+    }
+}
+
+/// A program of the venv with test credentials, away from any real AWS configuration.
+fn venv_command(program: &str) -> Command {
+    let mut c = Command::new(venv().join("bin").join(program));
+    c.envs([
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ])
+    .env_remove("AWS_PROFILE")
+    .env_remove("AWS_ENDPOINT_URL")
+    .stdin(Stdio::null());
+    c
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve(data: &Path) -> Server {
+    let port = free_port();
+    let mut child = cairn()
+        .arg("--data-dir")
+        .arg(data)
+        .args(["serve", "--no-auth", "--addr", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || for _ in BufReader::new(err).lines() {});
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn aws(s: &Server, args: &[&str]) -> (bool, String, String) {
+    let o = venv_command("aws")
+        .args([
+            "--endpoint-url",
+            &s.url,
+            "--output",
+            "json",
+            "cloudtrail",
+            "lookup-events",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+fn events(out: &str) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    v["Events"].as_array().cloned().unwrap_or_default()
+}
+
+/// A store of a generated trail, and its records by eventID.
+fn store(dir: &Path) -> (PathBuf, Vec<serde_json::Value>) {
+    let trail = dir.join("trail");
+    let o = cairn()
+        .args(["generate", "--out"])
+        .arg(&trail)
+        .args([
+            "--events",
+            "3000",
+            "--accounts",
+            "2",
+            "--regions",
+            "2",
+            "--days",
+            "2",
+        ])
+        .args(["--end", "2025-06-01", "--duplicate-rate", "0"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let data = dir.join("data");
+    let o = cairn()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["ingest", "--no-rules"])
+        .arg(trail.join("AWSLogs"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = cairn()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["search", "*", "--format", "jsonl", "--limit", "10000"])
+        .output()
+        .unwrap();
+    let records = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (data, records)
+}
+
+#[test]
+fn the_aws_cli_looks_up_events_by_every_attribute() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, records) = store(dir.path());
+    assert_eq!(records.len(), 3000);
+    let s = serve(&data);
+    // One record with an access key and resources, to look each attribute up by.
+    let r = records
+        .iter()
+        .find(|r| {
+            r["userIdentity"]["accessKeyId"].is_string()
+                && r["resources"][0]["ARN"].is_string()
+                && r["userIdentity"]["userName"].is_string()
+        })
+        .expect("a record with a key, a user name and resources");
+    let id = r["eventID"].as_str().unwrap();
+    let count = |f: &dyn Fn(&serde_json::Value) -> bool| records.iter().filter(|r| f(r)).count();
+    let s_of = |r: &serde_json::Value, p: &str| -> String {
+        p.split('.')
+            .fold(r.clone(), |v, k| v[k].clone())
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let cases: Vec<(&str, String, usize)> = vec![
+        ("EventId", id.to_string(), 1),
+        (
+            "EventName",
+            s_of(r, "eventName"),
+            count(&|x| x["eventName"] == r["eventName"]),
+        ),
+        (
+            "EventSource",
+            s_of(r, "eventSource"),
+            count(&|x| x["eventSource"] == r["eventSource"]),
+        ),
+        (
+            "AccessKeyId",
+            s_of(r, "userIdentity.accessKeyId"),
+            count(&|x| x["userIdentity"]["accessKeyId"] == r["userIdentity"]["accessKeyId"]),
+        ),
+        (
+            "ReadOnly",
+            "false".to_string(),
+            count(&|x| x["readOnly"] == serde_json::Value::Bool(false)),
+        ),
+        (
+            "ResourceType",
+            s_of(&r["resources"][0], "type"),
+            count(&|x| {
+                x["resources"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|e| e["type"] == r["resources"][0]["type"]))
+            }),
+        ),
+    ];
+    for (key, value, want) in &cases {
+        let (ok, out, err) = aws(
+            &s,
+            &[
+                "--lookup-attributes",
+                &format!("AttributeKey={key},AttributeValue={value}"),
+            ],
+        );
+        assert!(ok, "{key}: {err}");
+        let got = events(&out);
+        assert_eq!(got.len(), *want, "{key}={value}");
+        // The CLI pages through everything: newest first, each event in Event history's shape.
+        for w in got.windows(2) {
+            assert!(w[0]["EventTime"].as_f64() >= w[1]["EventTime"].as_f64());
+        }
+    }
+    let (_, out, _) = aws(
+        &s,
+        &[
+            "--lookup-attributes",
+            &format!("AttributeKey=EventId,AttributeValue={id}"),
+        ],
+    );
+    let e = &events(&out)[0];
+    assert_eq!(e["EventId"], id);
+    let inner: serde_json::Value =
+        serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap();
+    assert_eq!(&inner, r, "CloudTrailEvent is the record, as a string");
+    assert_eq!(e["AccessKeyId"], r["userIdentity"]["accessKeyId"]);
+    assert_eq!(e["Resources"][0]["ResourceName"], r["resources"][0]["ARN"]);
+    // Username and ResourceName find that record too.
+    for (key, value) in [
+        ("Username", e["Username"].as_str().unwrap().to_string()),
+        ("ResourceName", s_of(&r["resources"][0], "ARN")),
+    ] {
+        let (ok, out, err) = aws(
+            &s,
+            &[
+                "--lookup-attributes",
+                &format!("AttributeKey={key},AttributeValue={value}"),
+            ],
+        );
+        assert!(ok, "{err}");
+        assert!(
+            events(&out).iter().any(|x| x["EventId"] == id),
+            "{key}={value}"
+        );
+    }
+}
+
+#[test]
+fn time_ranges_paging_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, records) = store(dir.path());
+    let s = serve(&data);
+    // A time range: the CLI takes text times and sends epoch seconds.
+    let (ok, out, err) = aws(
+        &s,
+        &[
+            "--start-time",
+            "2025-05-31T00:00:00Z",
+            "--end-time",
+            "2025-05-31T06:00:00Z",
+        ],
+    );
+    assert!(ok, "{err}");
+    let want = records
+        .iter()
+        .filter(|r| {
+            let t = r["eventTime"].as_str().unwrap();
+            ("2025-05-31T00:00:00Z"..="2025-05-31T06:00:00Z").contains(&t)
+        })
+        .count();
+    let got = events(&out);
+    assert_eq!(got.len(), want);
+    // Paging: 3000 events in pages of 50 through NextToken, each exactly once.
+    let (ok, out, err) = aws(&s, &[]);
+    assert!(ok, "{err}");
+    let all = events(&out);
+    assert_eq!(all.len(), records.len());
+    let ids: std::collections::BTreeSet<_> = all
+        .iter()
+        .map(|e| e["EventId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), records.len());
+    // --max-items resumes with a token the CLI wraps and sends again later.
+    let (ok, out, _) = aws(&s, &["--max-items", "70"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["Events"].as_array().unwrap().len(), 70);
+    let token = v["NextToken"].as_str().unwrap().to_string();
+    let (ok, out, err) = aws(&s, &["--max-items", "70", "--starting-token", &token]);
+    assert!(ok, "{err}");
+    let second = events(&out);
+    assert_eq!(second.len(), 70);
+    assert_eq!(second[0]["EventId"], all[70]["EventId"]);
+    // Each documented error, by name.
+    for (args, error) in [
+        (
+            vec!["--lookup-attributes", "AttributeKey=Nope,AttributeValue=x"],
+            "InvalidLookupAttributesException",
+        ),
+        (
+            vec![
+                "--start-time",
+                "2025-05-31T06:00:00Z",
+                "--end-time",
+                "2025-05-31T00:00:00Z",
+            ],
+            "InvalidTimeRangeException",
+        ),
+        (
+            vec!["--max-results", "51", "--no-paginate"],
+            "InvalidMaxResultsException",
+        ),
+        (
+            vec![
+                "--event-category",
+                "insight",
+                "--next-token",
+                "forged",
+                "--no-paginate",
+            ],
+            "InvalidNextTokenException",
+        ),
+    ] {
+        let (ok, _, err) = aws(&s, &args);
+        assert!(!ok && err.contains(error), "{args:?}: {err}");
+    }
+    // boto3's paginator, in pages of 25.
+    let script = format!(
+        "import boto3\nc = boto3.client('cloudtrail', endpoint_url='{}', region_name='us-east-1')\n\
+         p = c.get_paginator('lookup_events')\nn = 0\npages = 0\n\
+         for page in p.paginate(LookupAttributes=[{{'AttributeKey': 'ReadOnly', 'AttributeValue': 'true'}}], PaginationConfig={{'PageSize': 25}}):\n    pages += 1\n    n += len(page['Events'])\nprint(n, pages)\n",
+        s.url
+    );
+    let o = venv_command("python")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let read_only = records
+        .iter()
+        .filter(|r| r["readOnly"] == serde_json::Value::Bool(true))
+        .count();
+    assert_eq!(
+        out.trim(),
+        format!("{read_only} {}", read_only.div_ceil(25))
+    );
+}
+
+#[test]
+fn serving_without_auth_is_refused_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = cairn()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--no-auth", "--addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("loopback"));
+    let o = cairn()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
