@@ -8,13 +8,15 @@
 //! Store reads are blocking (tantivy), so handlers run them on tokio's blocking pool.
 
 pub mod lookup;
+pub mod sigv4;
+pub mod tokens;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cairn_store::Store;
@@ -32,6 +34,43 @@ pub const MAX_BODY: usize = 1 << 20;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
+    /// With authentication, where the tokens are read from (on each request, so that a
+    /// revocation takes effect at once); `None` serves anyone (loopback only).
+    pub auth_dir: Option<std::path::PathBuf>,
+}
+
+/// Checks a request's SigV4 signature against the API tokens, when authentication is on.
+fn authorize(
+    s: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<tokens::Token>, lookup::ApiError> {
+    let Some(dir) = &s.auth_dir else {
+        return Ok(None);
+    };
+    let all = tokens::Tokens::load(dir).map_err(|e| lookup::ApiError {
+        status: 500,
+        kind: "InternalFailure",
+        message: format!("reading the tokens: {e}"),
+    })?;
+    let signed = sigv4::Signed {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        headers: headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).to_string(),
+                )
+            })
+            .collect(),
+        body,
+    };
+    sigv4::verify(&signed, &all, time::OffsetDateTime::now_utc()).map(|t| Some(t.clone()))
 }
 
 /// The whole application.
@@ -55,7 +94,16 @@ fn aws_error(e: &lookup::ApiError) -> Response {
         .into_response()
 }
 
-async fn aws_json(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn aws_json(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(e) = authorize(&s, &method, &uri, &headers, &body) {
+        return aws_error(&e);
+    }
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -107,7 +155,16 @@ struct SearchParams {
 /// Most hits one search page returns.
 pub const MAX_PAGE: usize = 1000;
 
-async fn search(State(s): State<AppState>, Query(p): Query<SearchParams>) -> Response {
+async fn search(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(p): Query<SearchParams>,
+) -> Response {
+    if let Err(e) = authorize(&s, &method, &uri, &headers, b"") {
+        return json_error(StatusCode::FORBIDDEN, format!("{}: {}", e.kind, e.message));
+    }
     let now = time::OffsetDateTime::now_utc();
     let parse_time = |t: &Option<String>| {
         t.as_deref()
@@ -163,7 +220,16 @@ async fn search(State(s): State<AppState>, Query(p): Query<SearchParams>) -> Res
     }
 }
 
-async fn event_by_id(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+async fn event_by_id(
+    State(s): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(e) = authorize(&s, &method, &uri, &headers, b"") {
+        return json_error(StatusCode::FORBIDDEN, format!("{}: {}", e.kind, e.message));
+    }
     let store = s.store.clone();
     match tokio::task::spawn_blocking(move || store.get(&id)).await {
         Ok(Ok(Some(h))) => axum::Json(json!({

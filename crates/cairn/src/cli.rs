@@ -78,6 +78,9 @@ pub enum Command {
     /// Serve the store over HTTP: CloudTrail's LookupEvents API (for the AWS CLI and SDKs) and
     /// a JSON search API.
     Serve(ServeArgs),
+    /// API tokens for `cairn serve` (an access key id and secret, for SigV4).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
 }
 
 /// Which rules: the built-in pack, cairn.toml's `[detect] rules`, and these.
@@ -665,4 +668,21 @@ pub struct ServeArgs {
     /// Serve without authentication; refused unless the address is a loopback address.
     #[arg(long)]
     pub no_auth: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Creates a token and prints its access key id and secret (shown this once).
+    Create {
+        /// What it is for.
+        #[arg(long)]
+        name: String,
+        /// admin, analyst or viewer.
+        #[arg(long, default_value = "analyst")]
+        role: String,
+    },
+    /// Lists tokens (never their secrets).
+    List,
+    /// Revokes a token; requests signed with it are refused at once.
+    Revoke { id: String },
 }

@@ -54,6 +54,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Monitors(c) => crate::detect::monitors(dir, c, config.as_ref()),
         Command::Verify(a) => crate::verify::run(&a),
         Command::Serve(a) => serve(dir, a),
+        Command::Tokens(c) => tokens(dir, c),
     }
 }
 
@@ -193,13 +194,21 @@ fn serve(dir: &Path, a: cli::ServeArgs) -> Result<Outcome> {
         .addr
         .parse()
         .map_err(|e| UsageError(format!("--addr {}: {e}", a.addr)))?;
-    if !a.no_auth {
-        return Err(UsageError(
-            "users, API tokens and SigV4 are not built yet: serve with --no-auth on a loopback address".into(),
-        )
-        .into());
-    }
-    if !addr.ip().is_loopback() {
+    let auth_dir = if a.no_auth {
+        None
+    } else {
+        let t = cairn_server::tokens::Tokens::load(dir)
+            .with_context(|| format!("reading the tokens of {}", dir.display()))?;
+        if !t.any_active() {
+            return Err(UsageError(format!(
+                "no API token: create one with `cairn --data-dir {} tokens create --name NAME` (or serve with --no-auth on a loopback address)",
+                dir.display()
+            ))
+            .into());
+        }
+        Some(dir.to_path_buf())
+    };
+    if a.no_auth && !addr.ip().is_loopback() {
         return Err(UsageError(format!(
             "--no-auth is refused on {addr}: anyone who can reach it would read every event; bind a loopback address"
         ))
@@ -217,7 +226,7 @@ fn serve(dir: &Path, a: cli::ServeArgs) -> Result<Outcome> {
             .map_err(|e| UsageError(format!("--addr {addr}: {e}")))?;
         let bound = listener.local_addr()?;
         tracing::info!(%bound, "serving http://{bound}/ (LookupEvents on POST /, /api/search, /healthz)");
-        let app = cairn_server::app(cairn_server::AppState { store });
+        let app = cairn_server::app(cairn_server::AppState { store, auth_dir });
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let mut term =
@@ -231,6 +240,60 @@ fn serve(dir: &Path, a: cli::ServeArgs) -> Result<Outcome> {
             .await?;
         Ok::<_, anyhow::Error>(())
     })?;
+    Ok(Outcome::Ok)
+}
+
+fn tokens(dir: &Path, c: cli::TokensCommand) -> Result<Outcome> {
+    use cairn_server::tokens::{Role, Tokens};
+    let mut all =
+        Tokens::load(dir).with_context(|| format!("reading the tokens of {}", dir.display()))?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let mut out = stdout();
+    match c {
+        cli::TokensCommand::Create { name, role } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| UsageError(format!("--role {role}: admin, analyst or viewer")))?;
+            let t = all.create(&name, role, now);
+            all.save(dir)?;
+            writeln!(
+                out,
+                "access key id: {}\nsecret:        {}\n(the secret is not shown again)",
+                t.id, t.secret
+            )?;
+        }
+        cli::TokensCommand::List => {
+            let rows: Vec<Vec<serde_json::Value>> = all
+                .tokens
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.id.clone().into(),
+                        t.name.clone().into(),
+                        serde_json::to_value(t.role).unwrap_or_default(),
+                        cairn_detect::engine::rfc3339(t.created).into(),
+                        t.revoked
+                            .map(cairn_detect::engine::rfc3339)
+                            .unwrap_or_default()
+                            .into(),
+                    ]
+                })
+                .collect();
+            output::print_rows(
+                &mut out,
+                &["id", "name", "role", "created", "revoked"],
+                &rows,
+                Format::Table,
+            )?;
+        }
+        cli::TokensCommand::Revoke { id } => {
+            if !all.revoke(&id, now) {
+                return Err(UsageError(format!("no token {id}")).into());
+            }
+            all.save(dir)?;
+            writeln!(out, "revoked {id}")?;
+        }
+    }
+    out.flush()?;
     Ok(Outcome::Ok)
 }
 
