@@ -444,10 +444,4 @@ pub(crate) fn parse_time(s: &str) -> i64 {
         .unwrap_or(0)
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+pub(crate) use cairn_model::hex;

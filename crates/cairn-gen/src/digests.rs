@@ -139,9 +139,7 @@ pub fn sign_trail(cfg: &DigestConfig) -> Result<DigestManifest, GenError> {
     keys.sort_by_key(|k| k.from);
     // Logs by (base, account, region).
     let mut scopes: BTreeMap<(String, String, String), Vec<LogInfo>> = BTreeMap::new();
-    let mut files = Vec::new();
-    walk(&cfg.root, "", &mut files)?;
-    files.sort();
+    let files = list_keys(&cfg.root)?;
     let mut manifest = DigestManifest::default();
     for key in files {
         let Route::CloudTrail(info) = route(&key) else {
@@ -368,28 +366,12 @@ fn floor_hour(t: OffsetDateTime) -> OffsetDateTime {
         .expect("valid time")
 }
 
-fn walk(dir: &Path, key: &str, out: &mut Vec<String>) -> Result<(), GenError> {
-    let io = |source| GenError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    for e in std::fs::read_dir(dir).map_err(io)? {
-        let e = e.map_err(io)?;
-        let Some(name) = e.file_name().to_str().map(str::to_string) else {
-            continue;
-        };
-        let child = if key.is_empty() {
-            name
-        } else {
-            format!("{key}/{name}")
-        };
-        if e.file_type().map_err(io)?.is_dir() {
-            walk(&e.path(), &child, out)?;
-        } else {
-            out.push(child);
-        }
-    }
-    Ok(())
+/// Every key under `root`, sorted (`.signature` files left out).
+fn list_keys(root: &Path) -> Result<Vec<String>, GenError> {
+    use cairn_integrity::Bucket as _;
+    cairn_integrity::LocalBucket::new(root)
+        .list("", None)
+        .map_err(|e| GenError::Config(format!("listing {}: {e}", root.display())))
 }
 
 /// Ways to tamper with a signed trail, for tests and demos of verification.
@@ -554,9 +536,7 @@ pub fn resign(
 /// The digest keys of the first account's us-east-1 chain (or its first region), oldest
 /// first, backfill digests left out.
 pub fn chain_digests(root: &Path) -> Result<Vec<String>, GenError> {
-    let mut all = Vec::new();
-    walk(root, "", &mut all)?;
-    let mut digests: Vec<(String, String, String)> = all
+    let mut digests: Vec<(String, String, String)> = list_keys(root)?
         .into_iter()
         .filter(|k| k.ends_with("Z.json.gz"))
         .filter_map(|k| match route(&k) {
@@ -617,10 +597,8 @@ pub fn gunzip(path: &Path) -> Result<Vec<u8>, GenError> {
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut member = cairn_model::decode::FirstMember::new(std::io::BufReader::new(file), 1 << 30)
-        .map_err(io)?;
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut member, &mut out).map_err(io)?;
+    let (out, _) =
+        cairn_model::decode::first_member(std::io::BufReader::new(file), 1 << 30).map_err(io)?;
     Ok(out)
 }
 

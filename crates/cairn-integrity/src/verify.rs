@@ -855,11 +855,9 @@ fn load_digest(bucket: &dyn Bucket, key: &str, max: u64) -> Result<Loaded, (Prob
         }
     };
     let invalid = || (Problem::InvalidFormat, "invalid format".to_string());
-    let mut json = Vec::new();
-    let mut member =
-        cairn_model::decode::FirstMember::new(obj.bytes.as_slice(), max).map_err(|_| invalid())?;
-    member.read_to_end(&mut json).map_err(|_| invalid())?;
-    if member.trailing(1).map_err(|_| invalid())? > 0 {
+    let (json, trailing) =
+        cairn_model::decode::first_member(obj.bytes.as_slice(), max).map_err(|_| invalid())?;
+    if trailing > 0 {
         return Err(invalid());
     }
     let digest = Digest::parse(&json).map_err(|_| invalid())?;

@@ -890,11 +890,24 @@ pub fn is_cap_exceeded(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<CapExceeded>())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
+/// Decompresses the first gzip member of `reader` whole (under `limit` bytes): its bytes,
+/// and how many bytes follow the member (counted up to one). For small objects such as
+/// digests; log files are streamed through [`FirstMember`].
+pub fn first_member(reader: impl io::BufRead, limit: u64) -> io::Result<(Vec<u8>, u64)> {
+    let mut member = FirstMember::new(reader, limit)?;
+    let mut out = Vec::new();
+    member.read_to_end(&mut out)?;
+    let trailing = member.trailing(1)?;
+    Ok((out, trailing))
+}
+
+/// Lower-case hex of `bytes` (hashes, signatures, ids).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02x}");
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
     }
     s
 }

@@ -11,7 +11,7 @@ pub mod notify;
 pub mod object;
 pub mod record;
 
-pub use decode::{Event, Limits, Records, parse_event};
+pub use decode::{Event, Limits, Records, hex, parse_event};
 pub use key::{KeyInfo, ObjectKind, Route, route};
 pub use notify::{Notification, NotifiedObject, NotifyError, Shape, decode_s3_event_key};
 pub use object::{Object, ObjectMeta};

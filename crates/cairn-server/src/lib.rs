@@ -202,22 +202,18 @@ async fn search(
     .await;
     match result {
         Ok(Ok((total, hits))) => {
-            let hits: Vec<Value> = hits
-                .iter()
-                .map(|h| {
-                    json!({
-                        "object": h.object,
-                        "integrity": if h.integrity.is_empty() { "unverified" } else { h.integrity.as_str() },
-                        "event": h.record(),
-                    })
-                })
-                .collect();
+            let hits: Vec<Value> = hits.iter().map(hit_json).collect();
             axum::Json(json!({"total": total, "offset": offset, "hits": hits})).into_response()
         }
         Ok(Err(cairn_store::StoreError::Query(e))) => json_error(StatusCode::BAD_REQUEST, e),
         Ok(Err(e)) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
+}
+
+/// One event as the JSON API returns it.
+fn hit_json(h: &cairn_store::search::Hit) -> Value {
+    json!({"object": h.object, "integrity": h.integrity_name(), "event": h.record()})
 }
 
 async fn event_by_id(
@@ -232,12 +228,7 @@ async fn event_by_id(
     }
     let store = s.store.clone();
     match tokio::task::spawn_blocking(move || store.get(&id)).await {
-        Ok(Ok(Some(h))) => axum::Json(json!({
-            "object": h.object,
-            "integrity": if h.integrity.is_empty() { "unverified" } else { h.integrity.as_str() },
-            "event": h.record(),
-        }))
-        .into_response(),
+        Ok(Ok(Some(h))) => axum::Json(hit_json(&h)).into_response(),
         Ok(Ok(None)) => json_error(StatusCode::NOT_FOUND, "no such event"),
         Ok(Err(e)) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

@@ -214,10 +214,7 @@ impl Request {
                 lookup.insights_only
             );
             let h = Sha256::digest(params.as_bytes());
-            h[..8]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
+            cairn_model::hex(&h[..8])
         };
         let token = match v.get("NextToken") {
             None | Some(Value::Null) => None,

@@ -5,6 +5,7 @@
 //! request, string to sign, the signing key derived from the token's secret. The service and
 //! region are the client's (any); the time must be within 15 minutes.
 
+use cairn_model::hex;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
@@ -18,10 +19,6 @@ fn hmac(key: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut m = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key");
     m.update(msg);
     m.finalize().into_bytes().to_vec()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn denied(kind: &'static str, message: impl Into<String>) -> ApiError {

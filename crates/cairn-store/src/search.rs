@@ -36,6 +36,15 @@ pub struct Hit {
 }
 
 impl Hit {
+    /// Its verification state's name; `unverified` also before digests were ever checked.
+    pub fn integrity_name(&self) -> &str {
+        if self.integrity.is_empty() {
+            "unverified"
+        } else {
+            &self.integrity
+        }
+    }
+
     pub fn record(&self) -> serde_json::Value {
         serde_json::from_slice(&self.raw).unwrap_or(serde_json::Value::Null)
     }

@@ -438,18 +438,16 @@ fn follow(
 /// hours before the newest digest verified so far (new digests, and the hours they close).
 #[derive(Default)]
 struct Since {
-    newest: std::sync::Mutex<Option<time::OffsetDateTime>>,
+    newest: std::cell::Cell<Option<time::OffsetDateTime>>,
 }
 
 impl Since {
     fn from(&self) -> Option<time::OffsetDateTime> {
-        let n = *self.newest.lock().unwrap_or_else(|p| p.into_inner());
-        n.map(|n| n - time::Duration::hours(3))
+        self.newest.get().map(|n| n - time::Duration::hours(3))
     }
 
     fn saw(&self, newest: Option<time::OffsetDateTime>) {
-        let mut n = self.newest.lock().unwrap_or_else(|p| p.into_inner());
-        *n = (*n).max(newest);
+        self.newest.set(self.newest.get().max(newest));
     }
 }
 

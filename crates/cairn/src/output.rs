@@ -29,13 +29,7 @@ pub fn field_value(rec: &Value, hit: &Hit, field: &str) -> String {
         "username" => record::event_history_username(rec).unwrap_or_default(),
         "account" => record::account(rec).unwrap_or_default().to_string(),
         "cairn.object" => hit.object.clone(),
-        "cairn.integrity" => {
-            if hit.integrity.is_empty() {
-                "unverified".to_string()
-            } else {
-                hit.integrity.clone()
-            }
-        }
+        "cairn.integrity" => hit.integrity_name().to_string(),
         "eventSource" => {
             let s = record::get_str(rec, field).unwrap_or_default();
             s.strip_suffix(".amazonaws.com").unwrap_or(s).to_string()

@@ -196,10 +196,8 @@ fn recorded_bucket(root: &Path) -> Option<String> {
     }
     let path = find(root, 0)?;
     let file = std::fs::File::open(path).ok()?;
-    let mut member =
-        cairn_model::decode::FirstMember::new(std::io::BufReader::new(file), 64 << 20).ok()?;
-    let mut json = Vec::new();
-    std::io::Read::read_to_end(&mut member, &mut json).ok()?;
+    let (json, _) =
+        cairn_model::decode::first_member(std::io::BufReader::new(file), 64 << 20).ok()?;
     Some(cairn_integrity::Digest::parse(&json).ok()?.digest_s3_bucket)
 }
 

@@ -1,5 +1,8 @@
 //! `cairn serve` with the real AWS CLI and boto3 as clients of its LookupEvents API.
 
+#[path = "common/aws.rs"]
+mod aws;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -8,30 +11,6 @@ use std::time::{Duration, Instant};
 fn cairn() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cairn"));
     c.env("NO_COLOR", "1").stdin(Stdio::null());
-    c
-}
-
-fn venv() -> PathBuf {
-    match std::env::var_os("CAIRN_VENV") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv"),
-    }
-}
-
-/// A program of the venv with test credentials, away from any real AWS configuration.
-fn venv_command(program: &str) -> Command {
-    let mut c = Command::new(venv().join("bin").join(program));
-    c.envs([
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_CONFIG_FILE", "/dev/null"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ])
-    .env_remove("AWS_PROFILE")
-    .env_remove("AWS_ENDPOINT_URL")
-    .stdin(Stdio::null());
     c
 }
 
@@ -87,7 +66,7 @@ fn serve_with(data: &Path, extra: &[&str]) -> Server {
 }
 
 fn aws(s: &Server, args: &[&str]) -> (bool, String, String) {
-    let o = venv_command("aws")
+    let o = aws::venv_command("aws")
         .args([
             "--endpoint-url",
             &s.url,
@@ -345,7 +324,7 @@ fn time_ranges_paging_and_errors() {
          for page in p.paginate(LookupAttributes=[{{'AttributeKey': 'ReadOnly', 'AttributeValue': 'true'}}], PaginationConfig={{'PageSize': 25}}):\n    pages += 1\n    n += len(page['Events'])\nprint(n, pages)\n",
         s.url
     );
-    let o = venv_command("python")
+    let o = aws::venv_command("python")
         .args(["-c", &script])
         .output()
         .unwrap();
@@ -412,7 +391,7 @@ fn sigv4_with_a_valid_an_invalid_and_a_revoked_secret() {
     assert!(id.starts_with("CKIA") && secret.len() == 40);
     let s = serve_with(&data, &[]);
     let call = |key: &str, secret: &str| {
-        let o = venv_command("aws")
+        let o = aws::venv_command("aws")
             .env("AWS_ACCESS_KEY_ID", key)
             .env("AWS_SECRET_ACCESS_KEY", secret)
             .args([

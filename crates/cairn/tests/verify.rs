@@ -39,6 +39,16 @@ fn text(o: &Output) -> String {
 
 /// Writes a signed organization trail; `tamper` then breaks it.
 fn fixture(dir: &Path, bucket: &str, tamper: Option<&str>, big: bool) -> PathBuf {
+    fixture_tampered(dir, bucket, tamper, big).0
+}
+
+/// [`fixture`], with the keys the tampering touched (as `generate` names them).
+fn fixture_tampered(
+    dir: &Path,
+    bucket: &str,
+    tamper: Option<&str>,
+    big: bool,
+) -> (PathBuf, Vec<String>) {
     let out = dir.join(bucket);
     let mut c = cairn();
     c.args(["generate", "--out"]).arg(&out).args([
@@ -81,7 +91,12 @@ fn fixture(dir: &Path, bucket: &str, tamper: Option<&str>, big: bool) -> PathBuf
     }
     let o = run(&mut c);
     assert!(o.status.success(), "generate: {}", text(&o));
-    out
+    let touched = String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.starts_with("tampered ("))
+        .filter_map(|l| l.split_once("): ").map(|(_, k)| k.to_string()))
+        .collect();
+    (out, touched)
 }
 
 /// `kind<TAB>s3://url` -> verdict, from the lines validate-logs and cairn print.
@@ -584,39 +599,8 @@ fn ingest(data: &Path, args: &[&std::ffi::OsStr]) -> serde_json::Value {
 #[test]
 fn events_carry_their_files_verification_state() {
     let dir = tempfile::tempdir().unwrap();
-    let trail = fixture(dir.path(), "b-store", Some("modify-log"), false);
-    let tampered = {
-        let o = run(cairn()
-            .args(["generate", "--out"])
-            .arg(dir.path().join("again"))
-            .args([
-                "--events",
-                "1500",
-                "--accounts",
-                "1",
-                "--regions",
-                "2",
-                "--days",
-                "1",
-                "--org",
-                ORG,
-                "--end",
-                "2025-06-01",
-                "--digests",
-                "--bucket",
-                "b-store",
-                "--tamper",
-                "modify-log",
-            ]));
-        let t = text(&o);
-        let line = t
-            .lines()
-            .find(|l| l.starts_with("tampered (modify-log): "))
-            .unwrap()
-            .to_string();
-        line.trim_start_matches("tampered (modify-log): ")
-            .to_string()
-    };
+    let (trail, touched) = fixture_tampered(dir.path(), "b-store", Some("modify-log"), false);
+    let tampered = touched[0].clone();
     let data = dir.path().join("data");
     let keys = trail.join("public-keys.json");
     let logs = trail.join("AWSLogs");

@@ -45,6 +45,26 @@ pub const UNCHECKED_AUTH: (&str, &str) = (
 /// How long any socket read may block: generous, but a wedged peer fails the test.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The Python venv the tests use: `$CAIRN_VENV`, else `.venv` at the workspace root.
+pub fn venv() -> PathBuf {
+    match std::env::var_os("CAIRN_VENV") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv"),
+    }
+}
+
+/// A program of the venv (`python`, `aws`), with the test credentials and region and no
+/// endpoint of its own.
+pub fn venv_command(program: &str) -> Command {
+    let mut cmd = Command::new(venv().join("bin").join(program));
+    cmd.envs(CREDENTIALS_ENV)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL")
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// A `moto_server` on a free port of 127.0.0.1, killed when dropped.
 pub struct Moto {
     pub port: u16,
@@ -62,10 +82,7 @@ impl Moto {
     ///
     /// The venv is `$CAIRN_VENV`, else `.venv` at the workspace root.
     pub fn start() -> Moto {
-        let venv = match std::env::var_os("CAIRN_VENV") {
-            Some(dir) => PathBuf::from(dir),
-            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv"),
-        };
+        let venv = venv();
         let server = venv.join("bin/moto_server");
         if !server.exists() {
             panic!(
@@ -118,13 +135,7 @@ impl Moto {
 
     /// A program of the venv (`python`, `aws`), with the test credentials and region.
     pub fn venv_command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(self.venv.join("bin").join(program));
-        cmd.envs(CREDENTIALS_ENV)
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_ENDPOINT_URL")
-            .stdin(Stdio::null());
-        cmd
+        venv_command(program)
     }
 
     /// The last lines of the server's log, for failure messages.
