@@ -18,13 +18,22 @@ if command -v rustup >/dev/null; then
   done
 fi
 
-step "python tools for the tests (.venv): moto_server, the AWS CLI, boto3, prometheus-client"
+step "chromium for the web UI tests"
+# tests/ui.rs drives the web UI in a real browser (Playwright with the system's Chromium).
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y --no-install-recommends chromium
+fi
+
+step "python tools for the tests (.venv): moto_server, the AWS CLI, boto3, prometheus-client, playwright"
 # The S3/SQS/CloudTrail tests run against a real AWS-API server on 127.0.0.1 (moto_server),
 # prepared with the AWS CLI; the metrics test parses with the Prometheus project's parser.
 VENV="${CAIRN_VENV:-$PWD/.venv}"
-if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/aws" ] || ! "$VENV/bin/python" -c 'import prometheus_client, boto3, aiosmtpd' 2>/dev/null; then
+if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/aws" ] || ! "$VENV/bin/python" -c 'import prometheus_client, boto3, aiosmtpd, playwright' 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' awscli boto3 prometheus-client aiosmtpd
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' awscli boto3 prometheus-client aiosmtpd playwright
 fi
 export CAIRN_VENV="$VENV"
 
