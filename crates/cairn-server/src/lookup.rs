@@ -8,7 +8,7 @@
 
 use base64::Engine as _;
 use cairn_store::search::{Lookup, TimeRange};
-use cairn_store::{Store, StoreError};
+use cairn_store::{Scope, Store, StoreError};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
@@ -68,6 +68,8 @@ pub struct Token {
     pub offset: u64,
     /// Unix seconds: the end of the window as of the first page.
     pub end: i64,
+    /// Unix seconds: the first page's time; later pages see only events stored before it.
+    pub asof: i64,
 }
 
 fn time_of(v: &Value, field: &str) -> Result<Option<OffsetDateTime>, ApiError> {
@@ -238,7 +240,7 @@ impl Request {
 }
 
 fn encode_token(t: Token, fingerprint: &str) -> String {
-    let raw = format!("1:{}:{}:{fingerprint}", t.offset, t.end);
+    let raw = format!("2:{}:{}:{}:{fingerprint}", t.offset, t.end, t.asof);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
@@ -255,9 +257,10 @@ fn decode_token(s: &str, fingerprint: &str) -> Result<Token, ApiError> {
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
     let parts: Vec<&str> = raw.split(':').collect();
     match parts.as_slice() {
-        ["1", offset, end, fp] if *fp == fingerprint => Ok(Token {
+        ["2", offset, end, asof, fp] if *fp == fingerprint => Ok(Token {
             offset: offset.parse().map_err(|_| bad())?,
             end: end.parse().map_err(|_| bad())?,
+            asof: asof.parse().map_err(|_| bad())?,
         }),
         _ => Err(bad()),
     }
@@ -267,8 +270,8 @@ fn decode_token(s: &str, fingerprint: &str) -> Result<Token, ApiError> {
 /// to walk further than this.
 pub const MAX_OFFSET: u64 = 1_000_000;
 
-/// Answers a request from the store: the response body.
-pub fn lookup_events(store: &Store, req: &Request) -> Result<Value, ApiError> {
+/// Answers a request from the store, as far as the caller's scope lets it see: the response body.
+pub fn lookup_events(store: &Store, req: &Request, scope: &Scope) -> Result<Value, ApiError> {
     let internal = |e: StoreError| ApiError {
         status: 500,
         kind: "InternalFailure",
@@ -276,16 +279,17 @@ pub fn lookup_events(store: &Store, req: &Request) -> Result<Value, ApiError> {
     };
     let now = OffsetDateTime::now_utc();
     // The window's end is fixed by the first page, so that pages do not move as events arrive.
-    let (offset, end) = match req.token {
+    let bad_token = |_| ApiError::bad("InvalidNextTokenException", "NextToken is not valid");
+    let (offset, end, asof) = match req.token {
         Some(t) => (
             t.offset,
-            OffsetDateTime::from_unix_timestamp(t.end).map_err(|_| {
-                ApiError::bad("InvalidNextTokenException", "NextToken is not valid")
-            })?,
+            OffsetDateTime::from_unix_timestamp(t.end).map_err(bad_token)?,
+            OffsetDateTime::from_unix_timestamp(t.asof).map_err(bad_token)?,
         ),
         None => (
             0,
             req.end.unwrap_or(now).min(now + time::Duration::days(3650)),
+            now + time::Duration::seconds(1),
         ),
     };
     if offset > MAX_OFFSET {
@@ -298,8 +302,11 @@ pub fn lookup_events(store: &Store, req: &Request) -> Result<Value, ApiError> {
     let range = TimeRange {
         from: req.start,
         to: Some(end + time::Duration::seconds(1)),
+        ingested_before: Some(asof),
     };
-    let compiled = store.compile_lookup(&req.lookup, range).map_err(internal)?;
+    let compiled = store
+        .compile_lookup(&req.lookup, range, scope)
+        .map_err(internal)?;
     let n = req.max_results as usize;
     // One more than asked tells whether there is a next page.
     let hits = store
@@ -313,6 +320,7 @@ pub fn lookup_events(store: &Store, req: &Request) -> Result<Value, ApiError> {
             Token {
                 offset: offset + n as u64,
                 end: end.unix_timestamp(),
+                asof: asof.unix_timestamp(),
             },
             &req.fingerprint,
         )
@@ -430,6 +438,7 @@ mod tests {
             Token {
                 offset: 50,
                 end: 1_700_000_000,
+                asof: 1_700_000_100,
             },
             &a.fingerprint,
         );
@@ -441,7 +450,8 @@ mod tests {
             r.token,
             Some(Token {
                 offset: 50,
-                end: 1_700_000_000
+                end: 1_700_000_000,
+                asof: 1_700_000_100,
             })
         );
         let other = format!(

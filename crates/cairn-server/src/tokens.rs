@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use cairn_store::Scope;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,35 @@ pub enum Role {
     Viewer,
 }
 
+/// What a role may do beyond reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Search, events, facets, timelines, alerts, monitors, rules, health, integrity, stats,
+    /// LookupEvents: everything in the reader's scope.
+    Read,
+    /// Acknowledge alerts.
+    Triage,
+    /// Users, tokens, the audit log, metrics.
+    Admin,
+}
+
 impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn may(self, p: Permission) -> bool {
+        match p {
+            Permission::Read => true,
+            Permission::Triage => matches!(self, Role::Admin | Role::Analyst),
+            Permission::Admin => self == Role::Admin,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Role> {
         match s {
             "admin" => Some(Role::Admin),
@@ -37,6 +66,8 @@ pub struct Token {
     pub secret: String,
     pub name: String,
     pub role: Role,
+    #[serde(default, skip_serializing_if = "Scope::is_all")]
+    pub scope: Scope,
     /// Unix seconds.
     pub created: i64,
     #[serde(default)]
@@ -53,7 +84,31 @@ fn path(data_dir: &Path) -> PathBuf {
     data_dir.join("auth").join("tokens.json")
 }
 
-fn random_chars(n: usize, alphabet: &[u8]) -> String {
+/// Writes a file only its owner may read (0600), whole or not at all, creating its directory
+/// (0700).
+pub fn write_private(p: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = p.parent().expect("a parent");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let name = p.file_name().expect("a file name").to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, p)
+}
+
+/// Random characters from an alphabet, from the system's random source.
+pub fn random_chars(n: usize, alphabet: &[u8]) -> String {
     let rng = SystemRandom::new();
     let mut out = String::with_capacity(n);
     while out.len() < n {
@@ -80,25 +135,14 @@ impl Tokens {
 
     /// Writes the file (0600) atomically.
     pub fn save(&self, data_dir: &Path) -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let p = path(data_dir);
-        let dir = p.parent().expect("a parent");
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(".tokens.json.tmp");
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&serde_json::to_vec_pretty(self).expect("tokens serialize"))?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &p)
+        write_private(
+            &path(data_dir),
+            &serde_json::to_vec_pretty(self).expect("tokens serialize"),
+        )
     }
 
     /// A new token (not yet saved).
-    pub fn create(&mut self, name: &str, role: Role, now: i64) -> Token {
+    pub fn create(&mut self, name: &str, role: Role, scope: Scope, now: i64) -> Token {
         const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
         const SECRET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let t = Token {
@@ -106,6 +150,7 @@ impl Tokens {
             secret: random_chars(40, SECRET),
             name: name.to_string(),
             role,
+            scope,
             created: now,
             revoked: None,
         };

@@ -20,6 +20,7 @@ pub mod integrity;
 pub mod ledger;
 pub mod lower;
 pub mod schema;
+pub mod scope;
 pub mod search;
 pub mod tokenizer;
 
@@ -33,6 +34,7 @@ use tantivy::{Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Tant
 pub use ingest::{IngestOptions, IngestReport, Progress};
 pub use ledger::{Entry, Ledger, Status};
 pub use schema::Fields;
+pub use scope::Scope;
 
 /// Errors of the store, each naming what it was working on.
 #[derive(Debug, thiserror::Error)]

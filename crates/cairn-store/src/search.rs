@@ -12,13 +12,27 @@ use time::OffsetDateTime;
 
 use crate::lower::{Lowerer, date_range, normalize_field};
 use crate::schema::Kind;
+use crate::scope::Scope;
 use crate::{Store, StoreError};
 
-/// A time window; both ends optional (`from` inclusive, `to` exclusive).
+/// A time window of event times; both ends optional (`from` inclusive, `to` exclusive).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TimeRange {
     pub from: Option<OffsetDateTime>,
     pub to: Option<OffsetDateTime>,
+    /// Only events stored before this instant: pages of one search stay the same while new
+    /// events arrive.
+    pub ingested_before: Option<OffsetDateTime>,
+}
+
+impl TimeRange {
+    pub fn new(from: Option<OffsetDateTime>, to: Option<OffsetDateTime>) -> TimeRange {
+        TimeRange {
+            from,
+            to,
+            ingested_before: None,
+        }
+    }
 }
 
 /// One matching event.
@@ -97,40 +111,63 @@ pub struct Lookup {
 pub const TOP_SCAN_LIMIT: usize = 200_000;
 
 impl Store {
-    /// Lowers a parsed query and a time window into one query.
+    /// Lowers a parsed query, a time window and the reader's scope into one query.
     pub fn compile(
         &self,
         q: &cairn_query::Query,
         range: TimeRange,
+        scope: &Scope,
     ) -> Result<Compiled, StoreError> {
         let mut lowerer = Lowerer::new(self.index(), self.fields(), OffsetDateTime::now_utc())
             .with_data_dir(self.dir());
         let query = lowerer.lower(q)?;
-        self.with_range(query, range)
+        Ok(self.restrict(query, range, scope))
     }
 
-    fn with_range(&self, query: Box<dyn TQuery>, range: TimeRange) -> Result<Compiled, StoreError> {
-        if range.from.is_none() && range.to.is_none() {
-            return Ok(Compiled(query));
-        }
+    /// Adds the time window, the ingest cut-off and the scope to a query.
+    fn restrict(&self, query: Box<dyn TQuery>, range: TimeRange, scope: &Scope) -> Compiled {
         let secs = |t: OffsetDateTime| DateTime::from_timestamp_secs(t.unix_timestamp());
-        let window = date_range(
-            self.fields().hot_by_name("eventTime"),
-            range
-                .from
-                .map_or(Bound::Unbounded, |t| Bound::Included(secs(t))),
-            range
-                .to
-                .map_or(Bound::Unbounded, |t| Bound::Excluded(secs(t))),
-        );
-        Ok(Compiled(Box::new(BooleanQuery::new(vec![
-            (Occur::Must, query),
-            (Occur::Must, window),
-        ]))))
+        let mut clauses = vec![(Occur::Must, query)];
+        if range.from.is_some() || range.to.is_some() {
+            clauses.push((
+                Occur::Must,
+                date_range(
+                    self.fields().hot_by_name("eventTime"),
+                    range
+                        .from
+                        .map_or(Bound::Unbounded, |t| Bound::Included(secs(t))),
+                    range
+                        .to
+                        .map_or(Bound::Unbounded, |t| Bound::Excluded(secs(t))),
+                ),
+            ));
+        }
+        if let Some(asof) = range.ingested_before {
+            clauses.push((
+                Occur::Must,
+                date_range(
+                    self.fields().hot_by_name("cairn.ingestTime"),
+                    Bound::Unbounded,
+                    Bound::Excluded(secs(asof)),
+                ),
+            ));
+        }
+        if let Some(s) = scope.clause(self.fields()) {
+            clauses.push((Occur::Must, s));
+        }
+        if clauses.len() == 1 {
+            return Compiled(clauses.pop().expect("one clause").1);
+        }
+        Compiled(Box::new(BooleanQuery::new(clauses)))
     }
 
-    /// Compiles Event-history lookup attributes and a time window.
-    pub fn compile_lookup(&self, l: &Lookup, range: TimeRange) -> Result<Compiled, StoreError> {
+    /// Compiles Event-history lookup attributes, a time window and the reader's scope.
+    pub fn compile_lookup(
+        &self,
+        l: &Lookup,
+        range: TimeRange,
+        scope: &Scope,
+    ) -> Result<Compiled, StoreError> {
         let f = self.fields();
         let exact = |name: &str, v: &str| -> Box<dyn TQuery> {
             Box::new(TermQuery::new(
@@ -187,7 +224,7 @@ impl Store {
         } else {
             Box::new(BooleanQuery::new(clauses))
         };
-        self.with_range(query, range)
+        Ok(self.restrict(query, range, scope))
     }
 
     /// Matching events, newest first.
@@ -250,11 +287,15 @@ impl Store {
         Ok(self.searcher()?.search(&*q.0, &Count)? as u64)
     }
 
-    /// One event by its `eventID`.
-    pub fn get(&self, event_id: &str) -> Result<Option<Hit>, StoreError> {
+    /// One event by its `eventID`, if the scope lets the reader see it.
+    pub fn get(&self, event_id: &str, scope: &Scope) -> Result<Option<Hit>, StoreError> {
         let searcher = self.searcher()?;
-        let q = crate::lower::event_id_query(self.fields(), event_id);
-        let docs = searcher.search(&*q, &TopDocs::with_limit(1).order_by_score())?;
+        let q = self.restrict(
+            crate::lower::event_id_query(self.fields(), event_id),
+            TimeRange::default(),
+            scope,
+        );
+        let docs = searcher.search(&*q.0, &TopDocs::with_limit(1).order_by_score())?;
         let integrity = self.integrity_if_checked()?;
         docs.first()
             .map(|(_, addr)| self.hit(&searcher, *addr, integrity.as_ref()))
@@ -333,59 +374,120 @@ impl Store {
             .collect())
     }
 
-    /// What is in the store.
-    pub fn stats(&self) -> Result<Stats, StoreError> {
+    /// What is in the store, as far as the scope lets the reader see.
+    pub fn stats(&self, scope: &Scope) -> Result<Stats, StoreError> {
         let searcher = self.searcher()?;
-        let mut oldest: Option<i64> = None;
-        let mut newest: Option<i64> = None;
-        for seg in searcher.segment_readers() {
-            if seg.num_docs() == 0 {
-                continue;
+        let all = self.restrict(
+            Box::new(tantivy::query::AllQuery),
+            TimeRange::default(),
+            scope,
+        );
+        let (oldest, newest) = if scope.is_all() {
+            let mut oldest: Option<i64> = None;
+            let mut newest: Option<i64> = None;
+            for seg in searcher.segment_readers() {
+                if seg.num_docs() == 0 {
+                    continue;
+                }
+                let col = seg.fast_fields().date("eventTime")?;
+                let (lo, hi) = (
+                    col.min_value().into_timestamp_secs(),
+                    col.max_value().into_timestamp_secs(),
+                );
+                oldest = Some(oldest.map_or(lo, |o| o.min(lo)));
+                newest = Some(newest.map_or(hi, |n| n.max(hi)));
             }
-            let col = seg.fast_fields().date("eventTime")?;
-            let (lo, hi) = (
-                col.min_value().into_timestamp_secs(),
-                col.max_value().into_timestamp_secs(),
-            );
-            oldest = Some(oldest.map_or(lo, |o| o.min(lo)));
-            newest = Some(newest.map_or(hi, |n| n.max(hi)));
-        }
-        let all = Compiled(Box::new(tantivy::query::AllQuery));
+            (oldest, newest)
+        } else {
+            let end = |order| -> Result<Option<i64>, StoreError> {
+                let top =
+                    TopDocs::with_limit(1).order_by_fast_field::<DateTime>("eventTime", order);
+                Ok(searcher
+                    .search(&*all.0, &top)?
+                    .first()
+                    .and_then(|(t, _)| t.map(|t| t.into_timestamp_secs())))
+            };
+            (end(Order::Asc)?, end(Order::Desc)?)
+        };
         let ledger = self.ledger()?;
+        let visible = |e: &&crate::Entry| scope.permits(e.account.as_deref(), e.region.as_deref());
         let to_time = |s: i64| OffsetDateTime::from_unix_timestamp(s).ok();
+        let counts = |field: &str| -> Result<Vec<(String, u64)>, StoreError> {
+            Ok(top_n(
+                searcher.search(
+                    &*all.0,
+                    &KeywordCounts {
+                        field: field.into(),
+                    },
+                )?,
+                usize::MAX,
+            ))
+        };
         Ok(Stats {
-            events: searcher.num_docs(),
+            events: if scope.is_all() {
+                searcher.num_docs()
+            } else {
+                searcher.search(&*all.0, &Count)? as u64
+            },
             oldest: oldest.and_then(to_time),
             newest: newest.and_then(to_time),
-            accounts: top_n(
-                searcher.search(
-                    &*all.0,
-                    &KeywordCounts {
-                        field: "account".into(),
-                    },
-                )?,
-                usize::MAX,
-            ),
-            regions: top_n(
-                searcher.search(
-                    &*all.0,
-                    &KeywordCounts {
-                        field: "awsRegion".into(),
-                    },
-                )?,
-                usize::MAX,
-            ),
+            accounts: counts("account")?,
+            regions: counts("awsRegion")?,
             objects: ledger
                 .entries()
+                .filter(visible)
                 .filter(|e| e.status != crate::Status::Skipped)
                 .count() as u64,
             objects_failed: ledger
                 .entries()
+                .filter(visible)
                 .filter(|e| e.status == crate::Status::Failed)
                 .count() as u64,
             segments: searcher.segment_readers().len(),
             bytes_on_disk: self.size_on_disk(),
         })
+    }
+
+    /// Field names for completion: the typed attributes, the derived fields, and every JSON
+    /// path of the newest `sample` records (arrays are looked through).
+    pub fn field_names(&self, sample: usize) -> Result<Vec<String>, StoreError> {
+        let mut names: std::collections::BTreeSet<String> = crate::schema::HOT
+            .iter()
+            .map(|(path, ..)| path.to_string())
+            .collect();
+        names.extend(["account", "region", "cairn.integrity"].map(String::from));
+        let searcher = self.searcher()?;
+        let docs = searcher.search(
+            &tantivy::query::AllQuery,
+            &TopDocs::with_limit(sample.max(1))
+                .order_by_fast_field::<DateTime>("eventTime", Order::Desc),
+        )?;
+        fn walk(v: &serde_json::Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, child) in m {
+                        let path = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        if out.len() < 5000 {
+                            walk(child, &path, out);
+                            out.insert(path);
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    items.iter().for_each(|i| walk(i, prefix, out));
+                }
+                _ => {}
+            }
+        }
+        for (_, addr) in docs {
+            let hit = self.hit(&searcher, addr, None)?;
+            walk(&hit.record(), "", &mut names);
+        }
+        Ok(names.into_iter().collect())
     }
 
     /// Whether any stored event has this field (a JSON path, or a typed attribute).

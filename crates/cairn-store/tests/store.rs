@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cairn_model::{Object, ObjectMeta};
 use cairn_store::search::{Lookup, TimeRange};
-use cairn_store::{IngestOptions, IngestReport, Progress, Store};
+use cairn_store::{IngestOptions, IngestReport, Progress, Scope, Store};
 use serde_json::json;
 
 struct Bytes(ObjectMeta, Vec<u8>);
@@ -101,7 +101,7 @@ fn run(path: &Path, objects: Vec<Box<dyn Object>>) -> IngestReport {
 fn count(store: &Store, q: &str) -> u64 {
     let ast = cairn_query::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
     let c = store
-        .compile(&ast, TimeRange::default())
+        .compile(&ast, TimeRange::default(), &Scope::ALL)
         .unwrap_or_else(|e| panic!("{q}: {e}"));
     store.count(&c).unwrap()
 }
@@ -202,7 +202,7 @@ fn every_query_form() {
 
     // Newest first, and the original bytes kept.
     let all = s
-        .compile(&cairn_query::Query::All, TimeRange::default())
+        .compile(&cairn_query::Query::All, TimeRange::default(), &Scope::ALL)
         .unwrap();
     let hits = s.search(&all, 10, 0).unwrap();
     let times: Vec<String> = hits
@@ -214,12 +214,15 @@ fn every_query_form() {
     assert_eq!(times, sorted);
     assert!(hits.iter().all(|h| h.object == KEY));
     let original = serde_json::to_vec(&records()[2]).unwrap();
-    assert_eq!(s.get(&uuid(3)).unwrap().unwrap().raw, original);
+    assert_eq!(s.get(&uuid(3), &Scope::ALL).unwrap().unwrap().raw, original);
 
     // Lookups, Event-history style.
     let lk = |l: Lookup| {
-        s.count(&s.compile_lookup(&l, TimeRange::default()).unwrap())
-            .unwrap()
+        s.count(
+            &s.compile_lookup(&l, TimeRange::default(), &Scope::ALL)
+                .unwrap(),
+        )
+        .unwrap()
     };
     assert_eq!(
         lk(Lookup {
@@ -283,7 +286,7 @@ fn every_query_form() {
         line.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
         vec![2, 2, 1]
     );
-    let stats = s.stats().unwrap();
+    let stats = s.stats(&Scope::ALL).unwrap();
     assert_eq!(stats.events, 5);
     assert_eq!(stats.accounts.len(), 2);
     assert!(s.has_field("requestParameters.groupId").unwrap());

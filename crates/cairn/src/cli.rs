@@ -78,9 +78,12 @@ pub enum Command {
     /// Serve the store over HTTP: CloudTrail's LookupEvents API (for the AWS CLI and SDKs) and
     /// a JSON search API.
     Serve(ServeArgs),
-    /// API tokens for `cairn serve` (an access key id and secret, for SigV4).
+    /// API tokens for `cairn serve` (an access key id and secret, for SigV4 or a bearer header).
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Local users of `cairn serve`'s web UI (argon2id password hashes).
+    #[command(subcommand)]
+    Users(UsersCommand),
 }
 
 /// Which rules: the built-in pack, cairn.toml's `[detect] rules`, and these.
@@ -662,12 +665,70 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// With --follow: what to ingest while serving (as `cairn ingest`); default: the
+    /// [[source]] entries of cairn.toml.
+    #[arg(value_name = "SOURCE")]
+    pub inputs: Vec<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
     pub addr: String,
     /// Serve without authentication; refused unless the address is a loopback address.
     #[arg(long)]
     pub no_auth: bool,
+    /// Also follow the sources in this process (`ingest --follow`, with rules and monitors).
+    #[arg(long)]
+    pub follow: bool,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_body: usize,
+    /// Longest a request may take before it is answered 503.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+/// Limits a user or token to some accounts and regions.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ScopeArgs {
+    /// Only events of these account ids (comma-separated); default: every account.
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub accounts: Vec<String>,
+    /// Only events of these regions (comma-separated); default: every region.
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Adds a user; the password is read from standard input (first line) or prompted for.
+    Add {
+        name: String,
+        /// admin, analyst or viewer.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Read the password from standard input without prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Removes a user; their sessions end at their next request.
+    Remove { name: String },
+    /// Lists users (never their password hashes).
+    List,
+    /// Sets a user's password.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -680,6 +741,8 @@ pub enum TokensCommand {
         /// admin, analyst or viewer.
         #[arg(long, default_value = "analyst")]
         role: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
     },
     /// Lists tokens (never their secrets).
     List,

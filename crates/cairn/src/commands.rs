@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use cairn_source::{LocalSource, Source};
 use cairn_store::search::{Compiled, Lookup, TimeRange};
-use cairn_store::{IngestReport, Progress, Store};
+use cairn_store::{IngestReport, Progress, Scope, Store};
 use time::OffsetDateTime;
 
 use crate::cli::{self, Command, Format, SummaryFormat};
@@ -53,8 +53,9 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Alerts(a) => crate::detect::alerts(dir, a, config.as_ref()),
         Command::Monitors(c) => crate::detect::monitors(dir, c, config.as_ref()),
         Command::Verify(a) => crate::verify::run(&a),
-        Command::Serve(a) => serve(dir, a),
-        Command::Tokens(c) => tokens(dir, c),
+        Command::Serve(a) => crate::serve::serve(dir, a, config.as_ref(), cli.quiet),
+        Command::Tokens(c) => crate::serve::tokens(dir, c),
+        Command::Users(c) => crate::serve::users(dir, c),
     }
 }
 
@@ -187,116 +188,6 @@ pub fn progress_bar(
     (stop, handle)
 }
 
-// --- serve ------------------------------------------------------------------------------------
-
-fn serve(dir: &Path, a: cli::ServeArgs) -> Result<Outcome> {
-    let addr: std::net::SocketAddr = a
-        .addr
-        .parse()
-        .map_err(|e| UsageError(format!("--addr {}: {e}", a.addr)))?;
-    let auth_dir = if a.no_auth {
-        None
-    } else {
-        let t = cairn_server::tokens::Tokens::load(dir)
-            .with_context(|| format!("reading the tokens of {}", dir.display()))?;
-        if !t.any_active() {
-            return Err(UsageError(format!(
-                "no API token: create one with `cairn --data-dir {} tokens create --name NAME` (or serve with --no-auth on a loopback address)",
-                dir.display()
-            ))
-            .into());
-        }
-        Some(dir.to_path_buf())
-    };
-    if a.no_auth && !addr.ip().is_loopback() {
-        return Err(UsageError(format!(
-            "--no-auth is refused on {addr}: anyone who can reach it would read every event; bind a loopback address"
-        ))
-        .into());
-    }
-    let store = std::sync::Arc::new(open(dir)?);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("cairn-serve")
-        .build()
-        .context("starting the server runtime")?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| UsageError(format!("--addr {addr}: {e}")))?;
-        let bound = listener.local_addr()?;
-        tracing::info!(%bound, "serving http://{bound}/ (LookupEvents on POST /, /api/search, /healthz)");
-        let app = cairn_server::app(cairn_server::AppState { store, auth_dir });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {},
-                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {},
-                }
-                tracing::info!("shutting down");
-            })
-            .await?;
-        Ok::<_, anyhow::Error>(())
-    })?;
-    Ok(Outcome::Ok)
-}
-
-fn tokens(dir: &Path, c: cli::TokensCommand) -> Result<Outcome> {
-    use cairn_server::tokens::{Role, Tokens};
-    let mut all =
-        Tokens::load(dir).with_context(|| format!("reading the tokens of {}", dir.display()))?;
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    let mut out = stdout();
-    match c {
-        cli::TokensCommand::Create { name, role } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| UsageError(format!("--role {role}: admin, analyst or viewer")))?;
-            let t = all.create(&name, role, now);
-            all.save(dir)?;
-            writeln!(
-                out,
-                "access key id: {}\nsecret:        {}\n(the secret is not shown again)",
-                t.id, t.secret
-            )?;
-        }
-        cli::TokensCommand::List => {
-            let rows: Vec<Vec<serde_json::Value>> = all
-                .tokens
-                .iter()
-                .map(|t| {
-                    vec![
-                        t.id.clone().into(),
-                        t.name.clone().into(),
-                        serde_json::to_value(t.role).unwrap_or_default(),
-                        cairn_detect::engine::rfc3339(t.created).into(),
-                        t.revoked
-                            .map(cairn_detect::engine::rfc3339)
-                            .unwrap_or_default()
-                            .into(),
-                    ]
-                })
-                .collect();
-            output::print_rows(
-                &mut out,
-                &["id", "name", "role", "created", "revoked"],
-                &rows,
-                Format::Table,
-            )?;
-        }
-        cli::TokensCommand::Revoke { id } => {
-            if !all.revoke(&id, now) {
-                return Err(UsageError(format!("no token {id}")).into());
-            }
-            all.save(dir)?;
-            writeln!(out, "revoked {id}")?;
-        }
-    }
-    out.flush()?;
-    Ok(Outcome::Ok)
-}
-
 // --- search -----------------------------------------------------------------------------------
 
 pub fn time_range(t: &cli::TimeArgs) -> Result<TimeRange> {
@@ -305,15 +196,12 @@ pub fn time_range(t: &cli::TimeArgs) -> Result<TimeRange> {
         |s: &str| cairn_query::time::parse_instant(s, now).map_err(|e| UsageError(e.to_string()));
     if let Some(since) = &t.since {
         let d = cairn_query::time::parse_duration(since).map_err(|e| UsageError(e.to_string()))?;
-        return Ok(TimeRange {
-            from: Some(now - d),
-            to: None,
-        });
+        return Ok(TimeRange::new(Some(now - d), None));
     }
-    let range = TimeRange {
-        from: t.from.as_deref().map(instant).transpose()?,
-        to: t.to.as_deref().map(instant).transpose()?,
-    };
+    let range = TimeRange::new(
+        t.from.as_deref().map(instant).transpose()?,
+        t.to.as_deref().map(instant).transpose()?,
+    );
     if let (Some(f), Some(t)) = (range.from, range.to)
         && f >= t
     {
@@ -334,7 +222,7 @@ pub fn parse_query(store: &Store, text: &str) -> Result<cairn_query::Query> {
     Ok(q)
 }
 
-fn open(dir: &Path) -> Result<Store> {
+pub fn open(dir: &Path) -> Result<Store> {
     Ok(Store::open(dir)?)
 }
 
@@ -364,7 +252,7 @@ fn run_hits(store: &Store, q: &Compiled, o: &cli::OutputArgs) -> Result<Outcome>
 fn search(dir: &Path, a: cli::SearchArgs) -> Result<Outcome> {
     let store = open(dir)?;
     let q = parse_query(&store, &a.query)?;
-    let compiled = store.compile(&q, time_range(&a.time)?)?;
+    let compiled = store.compile(&q, time_range(&a.time)?, &Scope::ALL)?;
     run_hits(&store, &compiled, &a.output)
 }
 
@@ -381,13 +269,13 @@ fn lookup(dir: &Path, a: cli::LookupArgs) -> Result<Outcome> {
         access_key_id: a.access_key,
         insights_only: false,
     };
-    let compiled = store.compile_lookup(&l, time_range(&a.time)?)?;
+    let compiled = store.compile_lookup(&l, time_range(&a.time)?, &Scope::ALL)?;
     run_hits(&store, &compiled, &a.output)
 }
 
 fn show(dir: &Path, a: cli::ShowArgs) -> Result<Outcome> {
     let store = open(dir)?;
-    let hit = store.get(&a.event_id)?.ok_or_else(|| {
+    let hit = store.get(&a.event_id, &Scope::ALL)?.ok_or_else(|| {
         UsageError(format!(
             "no event with eventID {} in {}",
             a.event_id,
@@ -422,7 +310,7 @@ fn show(dir: &Path, a: cli::ShowArgs) -> Result<Outcome> {
 fn top(dir: &Path, a: cli::TopArgs) -> Result<Outcome> {
     let store = open(dir)?;
     let q = parse_query(&store, &a.query)?;
-    let compiled = store.compile(&q, time_range(&a.time)?)?;
+    let compiled = store.compile(&q, time_range(&a.time)?, &Scope::ALL)?;
     let (values, truncated) = store.top(&a.field, &compiled, a.limit)?;
     if truncated {
         tracing::warn!(
@@ -445,7 +333,7 @@ fn top(dir: &Path, a: cli::TopArgs) -> Result<Outcome> {
 fn timeline(dir: &Path, a: cli::TimelineArgs) -> Result<Outcome> {
     let store = open(dir)?;
     let q = parse_query(&store, &a.query)?;
-    let compiled = store.compile(&q, time_range(&a.time)?)?;
+    let compiled = store.compile(&q, time_range(&a.time)?, &Scope::ALL)?;
     let interval =
         cairn_query::time::parse_duration(&a.interval).map_err(|e| UsageError(e.to_string()))?;
     let buckets = store.timeline(&compiled, interval.whole_seconds())?;
@@ -490,7 +378,7 @@ fn timeline(dir: &Path, a: cli::TimelineArgs) -> Result<Outcome> {
 
 fn stats(dir: &Path, a: cli::StatsArgs) -> Result<Outcome> {
     let store = open(dir)?;
-    let s = store.stats()?;
+    let s = store.stats(&Scope::ALL)?;
     let mut out = stdout();
     match a.format {
         SummaryFormat::Json => {

@@ -61,7 +61,7 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
     print_summary(&mut out, &report)?;
 
     let store = Store::open(&data)?;
-    let stats = store.stats()?;
+    let stats = store.stats(&cairn_store::Scope::ALL)?;
     writeln!(out, "\nWhat is in the store:")?;
     print_stats(&mut out, &data, &stats)?;
     if stats.events != manifest.unique_events {
@@ -79,7 +79,7 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
     )?;
     for (i, story) in manifest.stories.iter().enumerate() {
         let q = cairn_query::parse(&story.query)?;
-        let compiled = store.compile(&q, TimeRange::default())?;
+        let compiled = store.compile(&q, TimeRange::default(), &cairn_store::Scope::ALL)?;
         let n = store.count(&compiled)?;
         writeln!(out, "\n{}. {}", i + 1, story.description)?;
         let noun = if n == 1 { "event" } else { "events" };
@@ -130,7 +130,7 @@ pub fn run(a: cli::DemoArgs, quiet: bool) -> Result<Outcome> {
         .unwrap_or_default();
     // A CIDR search that matches: the /16 around the address of the first story's event.
     let cidr = store
-        .get(&example_id)?
+        .get(&example_id, &cairn_store::Scope::ALL)?
         .and_then(|hit| {
             let ip: std::net::Ipv4Addr = hit.record()["sourceIPAddress"].as_str()?.parse().ok()?;
             let [a, b, _, _] = ip.octets();

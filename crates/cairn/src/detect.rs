@@ -316,11 +316,10 @@ impl Watching {
 fn count(store: &Store, query: &str, from: i64, to: i64) -> Result<u64, String> {
     let q = cairn_query::parse(query).map_err(|e| format!("query {query:?}: {e}"))?;
     let t = |s: i64| OffsetDateTime::from_unix_timestamp(s).map_err(|e| e.to_string());
-    let range = TimeRange {
-        from: Some(t(from)?),
-        to: Some(t(to)?),
-    };
-    let c = store.compile(&q, range).map_err(|e| e.to_string())?;
+    let range = TimeRange::new(Some(t(from)?), Some(t(to)?));
+    let c = store
+        .compile(&q, range, &cairn_store::Scope::ALL)
+        .map_err(|e| e.to_string())?;
     store.count(&c).map_err(|e| e.to_string())
 }
 
@@ -523,7 +522,7 @@ fn value_text(v: &Value) -> String {
 /// time.
 fn scan(store: &Store, range: TimeRange, mut f: impl FnMut(Value)) -> Result<u64> {
     const MAX_SLICE: u64 = 20_000;
-    let stats = store.stats()?;
+    let stats = store.stats(&cairn_store::Scope::ALL)?;
     let (Some(oldest), Some(newest)) = (stats.oldest, stats.newest) else {
         return Ok(0);
     };
@@ -536,10 +535,8 @@ fn scan(store: &Store, range: TimeRange, mut f: impl FnMut(Value)) -> Result<u64
         let stop = (t + step).min(end);
         let q = store.compile(
             &all,
-            TimeRange {
-                from: Some(t),
-                to: Some(stop),
-            },
+            TimeRange::new(Some(t), Some(stop)),
+            &cairn_store::Scope::ALL,
         )?;
         let n = store.count(&q)?;
         if n > MAX_SLICE && step > time::Duration::seconds(1) {
@@ -807,7 +804,7 @@ fn show(dir: &Path, id: &str, format: Format) -> Result<Outcome> {
     let store = Store::open(dir)?;
     let mut hits = Vec::new();
     for e in &a.event_ids {
-        if let Some(h) = store.get(e)? {
+        if let Some(h) = store.get(e, &cairn_store::Scope::ALL)? {
             hits.push(h);
         }
     }
@@ -887,6 +884,63 @@ fn show(dir: &Path, id: &str, format: Format) -> Result<Outcome> {
 
 // --- cairn monitors ------------------------------------------------------------------------------
 
+/// Each monitor's settings and last state, as `monitors list --format json` prints them.
+pub fn monitor_rows(m: &Monitors) -> Vec<Value> {
+    m.monitors
+        .iter()
+        .map(|x| {
+            let s = m.state.get(&x.config.name);
+            json!({
+                "name": x.config.name,
+                "query": x.config.query,
+                "window": x.config.window,
+                "min_count": x.config.min_count,
+                "status": s.map(|s| format!("{:?}", s.status).to_uppercase()),
+                "last_count": s.map(|s| s.last_count),
+                "last_check": s.map(|s| cairn_detect::engine::rfc3339(s.last_check)),
+            })
+        })
+        .collect()
+}
+
+/// What `cairn serve` shows of the configuration: its rules and monitors.
+pub struct ServeViews {
+    pub rules: Vec<Value>,
+    pub detect_dir: std::path::PathBuf,
+    pub monitors: Vec<cairn_detect::monitor::MonitorConfig>,
+}
+
+impl ServeViews {
+    pub fn new(dir: &Path, args: &RuleArgs, config: Option<&Loaded>) -> ServeViews {
+        let (set, errors) = load_rules(args, config);
+        report_errors(&errors);
+        ServeViews {
+            rules: set
+                .info
+                .iter()
+                .filter_map(|r| serde_json::to_value(r).ok())
+                .collect(),
+            detect_dir: detect_dir(dir),
+            monitors: config
+                .map(|l| l.config.monitors.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl cairn_server::Views for ServeViews {
+    fn rules(&self) -> Vec<Value> {
+        self.rules.clone()
+    }
+
+    fn monitors(&self) -> Result<Vec<Value>, String> {
+        if self.monitors.is_empty() {
+            return Ok(Vec::new());
+        }
+        Monitors::open(&self.detect_dir, self.monitors.clone()).map(|m| monitor_rows(&m))
+    }
+}
+
 pub fn monitors(dir: &Path, c: MonitorsCommand, config: Option<&Loaded>) -> Result<Outcome> {
     let configs = config
         .map(|l| l.config.monitors.clone())
@@ -903,22 +957,7 @@ pub fn monitors(dir: &Path, c: MonitorsCommand, config: Option<&Loaded>) -> Resu
     let mut out = std::io::stdout().lock();
     match c {
         MonitorsCommand::List { format } => {
-            let rows: Vec<Value> = m
-                .monitors
-                .iter()
-                .map(|x| {
-                    let s = m.state.get(&x.config.name);
-                    json!({
-                        "name": x.config.name,
-                        "query": x.config.query,
-                        "window": x.config.window,
-                        "min_count": x.config.min_count,
-                        "status": s.map(|s| format!("{:?}", s.status).to_uppercase()),
-                        "last_count": s.map(|s| s.last_count),
-                        "last_check": s.map(|s| cairn_detect::engine::rfc3339(s.last_check)),
-                    })
-                })
-                .collect();
+            let rows = monitor_rows(&m);
             print_monitors(
                 &mut out,
                 &[

@@ -219,10 +219,8 @@ fn check_count(dir: &Path, a: &cli::CheckCountArgs) -> Result<Verdict> {
     let to = now - time::Duration::seconds(delay);
     let compiled = store.compile(
         &q,
-        TimeRange {
-            from: Some(to - time::Duration::seconds(window)),
-            to: Some(to),
-        },
+        TimeRange::new(Some(to - time::Duration::seconds(window)), Some(to)),
+        &cairn_store::Scope::ALL,
     )?;
     let n = store.count(&compiled)?;
     let state = if a.crit_below.is_some_and(|c| n < c) || a.crit_above.is_some_and(|c| n > c) {

@@ -13,6 +13,7 @@ mod health;
 mod ingest;
 mod metrics;
 mod output;
+mod serve;
 mod verify;
 
 use std::process::ExitCode;
