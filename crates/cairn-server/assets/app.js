@@ -842,7 +842,9 @@
       if (!items.length || (items.length === 1 && items[0] === w.word)) return compHandle.close();
       compItems = items;
       compWord = w;
-      compActive = 0;
+      // Nothing is chosen until the arrows choose it, so Enter still runs what was typed
+      // (a bare word is full text); Tab takes the first name.
+      compActive = -1;
       clear(completions);
       items.forEach((f, i) => {
         const li = h('li', { role: 'option', id: 'comp-' + i, 'data-value': f, text: f });
@@ -862,7 +864,8 @@
 
     function paintActive() {
       [...completions.children].forEach((li, i) => li.setAttribute('aria-selected', i === compActive ? 'true' : 'false'));
-      if (compActive >= 0) {
+      if (compActive < 0) q.removeAttribute('aria-activedescendant');
+      else {
         q.setAttribute('aria-activedescendant', 'comp-' + compActive);
         const li = completions.children[compActive];
         if (li) li.scrollIntoView({ block: 'nearest' });
@@ -893,9 +896,11 @@
       if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
         e.preventDefault();
         const n = compItems.length;
-        compActive = (compActive + (e.key === 'ArrowDown' ? 1 : n - 1)) % n;
+        if (compActive < 0) compActive = e.key === 'ArrowDown' ? 0 : n - 1;
+        else compActive = (compActive + (e.key === 'ArrowDown' ? 1 : n - 1)) % n;
         paintActive();
-      } else if (e.key === 'Tab') {
+      } else if (e.key === 'Tab' && !e.shiftKey) {
+        if (compActive < 0) compActive = 0;
         if (acceptCompletion()) e.preventDefault();
       } else if (e.key === 'Escape') {
         e.preventDefault();
