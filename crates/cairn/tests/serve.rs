@@ -17,6 +17,8 @@ fn cairn() -> Command {
 struct Server {
     child: Child,
     url: String,
+    /// Everything it wrote on stderr so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Drop for Server {
@@ -50,7 +52,15 @@ fn serve_with(data: &Path, extra: &[&str]) -> Server {
         .spawn()
         .unwrap();
     let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || for _ in BufReader::new(err).lines() {});
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for l in BufReader::new(err).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&l);
+            s.push('\n');
+        }
+    });
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
@@ -62,6 +72,7 @@ fn serve_with(data: &Path, extra: &[&str]) -> Server {
     Server {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        log,
     }
 }
 
@@ -431,7 +442,7 @@ fn sigv4_with_a_valid_an_invalid_and_a_revoked_secret() {
         ])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "403");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "401");
     let o = Command::new("curl")
         .args([
             "-s",
@@ -473,5 +484,251 @@ fn sigv4_with_a_valid_an_invalid_and_a_revoked_secret() {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+/// Creates a token and returns its access key id and secret.
+fn token(data: &Path, args: &[&str]) -> (String, String) {
+    let o = cairn()
+        .arg("--data-dir")
+        .arg(data)
+        .args(["tokens", "create"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    (field("access key id:"), field("secret:"))
+}
+
+/// A token limited to one account sees, through the AWS CLI and boto3, only that account's
+/// events: another account's event looked up by its id does not exist.
+#[test]
+fn a_scoped_token_sees_only_its_account_through_lookup_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, records) = store(dir.path());
+    let account = |r: &serde_json::Value| r["recipientAccountId"].as_str().unwrap().to_string();
+    let mine = account(&records[0]);
+    let theirs = records
+        .iter()
+        .find(|r| account(r) != mine)
+        .expect("two accounts");
+    let own = records.iter().filter(|r| account(r) == mine).count();
+    let (id, secret) = token(
+        &data,
+        &["--name", "team-a", "--role", "viewer", "--accounts", &mine],
+    );
+    let s = serve_with(&data, &[]);
+    let cli = |args: &[&str]| {
+        let o = aws::venv_command("aws")
+            .env("AWS_ACCESS_KEY_ID", &id)
+            .env("AWS_SECRET_ACCESS_KEY", &secret)
+            .args([
+                "--endpoint-url",
+                &s.url,
+                "--output",
+                "json",
+                "cloudtrail",
+                "lookup-events",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        events(&String::from_utf8_lossy(&o.stdout))
+    };
+    // Every page, all of them this account's.
+    let all = cli(&["--start-time", "2000-01-01T00:00:00Z"]);
+    assert_eq!(all.len(), own);
+    for e in &all {
+        let rec: serde_json::Value =
+            serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap();
+        assert_eq!(account(&rec), mine);
+    }
+    let other_id = theirs["eventID"].as_str().unwrap();
+    let found = cli(&[
+        "--lookup-attributes",
+        &format!("AttributeKey=EventId,AttributeValue={other_id}"),
+    ]);
+    assert!(found.is_empty(), "{found:?}");
+    // boto3's paginator, signed with the same token.
+    let script = format!(
+        r#"
+import boto3
+c = boto3.client("cloudtrail", endpoint_url="{url}", region_name="us-east-1",
+                 aws_access_key_id="{id}", aws_secret_access_key="{secret}")
+n = 0
+accounts = set()
+import json
+for page in c.get_paginator("lookup_events").paginate(StartTime="2000-01-01T00:00:00Z", PaginationConfig={{"PageSize": 50}}):
+    for e in page["Events"]:
+        n += 1
+        accounts.add(json.loads(e["CloudTrailEvent"])["recipientAccountId"])
+print(n, ",".join(sorted(accounts)))
+"#,
+        url = s.url
+    );
+    let o = aws::venv_command("python")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("{own} {mine}")
+    );
+    // The JSON API with the same token as a bearer: the other account's event is not found.
+    let o = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
+        .arg(format!("Authorization: Bearer {id}:{secret}"))
+        .arg(format!("{}/api/events/{other_id}", s.url))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "404");
+    // No secret in the server's log.
+    let log = s.log.lock().unwrap().clone();
+    assert!(!log.contains(&secret), "{log}");
+}
+
+/// HTTPS with --tls-cert/--tls-key (rustls); the session cookie is Secure there.
+#[test]
+fn tls_with_a_certificate_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = store(dir.path());
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let o = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut add = cairn()
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "users",
+            "add",
+            "alice",
+            "--role",
+            "analyst",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery staple\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+    let s = serve_with(
+        &data,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let url = s.url.replace("http://", "https://");
+    let o = Command::new("curl")
+        .args(["-s", "--cacert"])
+        .arg(&cert)
+        .arg(format!("{url}/healthz"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "ok\n");
+    let o = Command::new("curl")
+        .args(["-s", "-i", "--cacert"])
+        .arg(&cert)
+        .args([
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            r#"{"username":"alice","password":"correct horse battery staple"}"#,
+        ])
+        .arg(format!("{url}/api/login"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&o.stdout).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let cookie = head.lines().find(|l| l.starts_with("set-cookie:")).unwrap();
+    assert!(
+        cookie.contains("secure") && cookie.contains("httponly"),
+        "{cookie}"
+    );
+    assert!(head.contains("strict-transport-security"));
+    // Plain HTTP on the TLS port gets no answer.
+    let o = Command::new("curl")
+        .args(["-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!("{}/healthz", s.url))
+        .output()
+        .unwrap();
+    assert_ne!(String::from_utf8_lossy(&o.stdout), "200");
+    assert!(!s.log.lock().unwrap().contains("correct horse"));
+}
+
+/// `serve --follow SOURCE` ingests in the same process while answering.
+#[test]
+fn serve_follows_a_source_in_the_same_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail");
+    let o = cairn()
+        .args(["generate", "--out"])
+        .arg(&trail)
+        .args(["--events", "500", "--days", "1", "--duplicate-rate", "0"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let data = dir.path().join("data");
+    let s = serve_with(
+        &data,
+        &[
+            "--no-auth",
+            "--follow",
+            trail.join("AWSLogs").to_str().unwrap(),
+        ],
+    );
+    let start = Instant::now();
+    loop {
+        let o = Command::new("curl")
+            .args(["-s", &format!("{}/api/stats", s.url)])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        if v["events"] == 500 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not ingested: {v} {}",
+            s.log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(300));
     }
 }
