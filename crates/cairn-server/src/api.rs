@@ -499,21 +499,27 @@ fn visible_alerts(s: &AppState, who: &Principal) -> Result<Vec<Value>, Response>
     let dir = cairn_detect::recorder::detect_dir(s.store.dir());
     let alerts = cairn_detect::recorder::read_alerts(&dir).map_err(internal)?;
     let acks = crate::acks::read(s.store.dir()).map_err(internal)?;
-    let mut out = Vec::new();
-    for mut a in alerts {
-        if !who.scope.permits(a.account.as_deref(), a.region.as_deref()) {
-            continue;
+    let mut alerts: Vec<_> = alerts
+        .into_iter()
+        .filter(|a| who.scope.permits(a.account.as_deref(), a.region.as_deref()))
+        .collect();
+    // A correlation may hold events of several accounts: name only those in scope.
+    if !who.scope.is_all() {
+        let visible = s
+            .store
+            .visible_ids(
+                alerts
+                    .iter()
+                    .flat_map(|a| a.event_ids.iter().map(String::as_str)),
+                &who.scope,
+            )
+            .map_err(store_error)?;
+        for a in &mut alerts {
+            a.event_ids.retain(|e| visible.contains(e));
         }
-        // A correlation may hold events of several accounts: name only those in scope.
-        if !who.scope.is_all() {
-            let mut kept = Vec::with_capacity(a.event_ids.len());
-            for e in a.event_ids {
-                if s.store.get(&e, &who.scope).map_err(store_error)?.is_some() {
-                    kept.push(e);
-                }
-            }
-            a.event_ids = kept;
-        }
+    }
+    let mut out = Vec::with_capacity(alerts.len());
+    for a in alerts {
         let mut v = serde_json::to_value(&a).unwrap_or_default();
         v["acknowledged"] = json!(acks.get(&a.id));
         out.push(v);

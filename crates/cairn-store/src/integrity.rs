@@ -66,7 +66,7 @@ pub struct Integrity {
     pub objects: BTreeMap<String, ObjectState>,
 }
 
-fn path(data_dir: &Path) -> PathBuf {
+pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join(FILE)
 }
 

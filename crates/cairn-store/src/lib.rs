@@ -75,7 +75,12 @@ pub struct Store {
     index: Index,
     fields: Fields,
     reader: IndexReader,
+    /// `integrity.json` as last read, with the modification time and size it had.
+    integrity:
+        std::sync::Mutex<Option<(IntegrityStamp, Option<std::sync::Arc<integrity::Integrity>>)>>,
 }
+
+type IntegrityStamp = Option<(Option<std::time::SystemTime>, u64)>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -151,6 +156,7 @@ impl Store {
             index,
             fields,
             reader,
+            integrity: std::sync::Mutex::new(None),
         })
     }
 

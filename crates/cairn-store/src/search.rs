@@ -244,14 +244,29 @@ impl Store {
         let docs = searcher.search(&*q.0, &top)?;
         let integrity = self.integrity_if_checked()?;
         docs.into_iter()
-            .map(|(_, addr)| self.hit(&searcher, addr, integrity.as_ref()))
+            .map(|(_, addr)| self.hit(&searcher, addr, integrity.as_deref()))
             .collect()
     }
 
-    /// The verification state of the store's objects, when digests were ever checked.
-    fn integrity_if_checked(&self) -> Result<Option<crate::integrity::Integrity>, StoreError> {
+    /// The verification state of the store's objects, when digests were ever checked. Read
+    /// again only when the file changes (a server asks on every request).
+    fn integrity_if_checked(
+        &self,
+    ) -> Result<Option<std::sync::Arc<crate::integrity::Integrity>>, StoreError> {
+        let p = crate::integrity::path(self.dir());
+        let stamp = std::fs::metadata(&p)
+            .ok()
+            .map(|m| (m.modified().ok(), m.len()));
+        let mut cache = self.integrity.lock().expect("integrity cache lock");
+        if let Some((seen, value)) = cache.as_ref()
+            && *seen == stamp
+        {
+            return Ok(value.clone());
+        }
         let i = crate::integrity::Integrity::load(self.dir())?;
-        Ok((!i.objects.is_empty()).then_some(i))
+        let value = (!i.objects.is_empty()).then(|| std::sync::Arc::new(i));
+        *cache = Some((stamp, value.clone()));
+        Ok(value)
     }
 
     fn hit(
@@ -298,8 +313,32 @@ impl Store {
         let docs = searcher.search(&*q.0, &TopDocs::with_limit(1).order_by_score())?;
         let integrity = self.integrity_if_checked()?;
         docs.first()
-            .map(|(_, addr)| self.hit(&searcher, *addr, integrity.as_ref()))
+            .map(|(_, addr)| self.hit(&searcher, *addr, integrity.as_deref()))
             .transpose()
+    }
+
+    /// Which of these `eventID`s the scope lets the reader see (one searcher, counts only).
+    pub fn visible_ids<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a str>,
+        scope: &Scope,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let searcher = self.searcher()?;
+        let mut out = std::collections::HashSet::new();
+        for id in ids {
+            if out.contains(id) {
+                continue;
+            }
+            let q = self.restrict(
+                crate::lower::event_id_query(self.fields(), id),
+                TimeRange::default(),
+                scope,
+            );
+            if searcher.search(&*q.0, &Count)? > 0 {
+                out.insert(id.to_string());
+            }
+        }
+        Ok(out)
     }
 
     /// The most frequent values of a field among matching events, with counts. Fields with a
