@@ -592,9 +592,58 @@ print(n, ",".join(sorted(accounts)))
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout), "404");
+    // /metrics: refused to the viewer, parsed by the Prometheus project's own parser for an
+    // admin token; it counted the requests above per route.
+    let metrics = |bearer: &str| {
+        Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}", "-H"])
+            .arg(format!("Authorization: Bearer {bearer}"))
+            .arg(format!("{}/metrics", s.url))
+            .output()
+            .unwrap()
+    };
+    let o = metrics(&format!("{id}:{secret}"));
+    assert!(String::from_utf8_lossy(&o.stdout).ends_with("403"));
+    let (admin_id, admin_secret) = token(&data, &["--name", "prometheus", "--role", "admin"]);
+    let o = metrics(&format!("{admin_id}:{admin_secret}"));
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    let text = text.strip_suffix("\n200").expect("200").to_string();
+    let parse = r#"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+seen = {}
+for f in text_string_to_metric_families(sys.stdin.read()):
+    for s in f.samples:
+        if s.name == "cairn_http_requests_total":
+            seen[(s.labels["route"], s.labels["status"])] = s.value
+print(int(seen[("/", "200")]), int(seen[("/api/events/{id}", "404")]))
+"#;
+    let mut py = aws::venv_command("python")
+        .args(["-c", parse])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    py.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let o = py.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "{}: {text}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let counts: Vec<u64> = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert!(counts[0] >= 2 && counts[1] == 1, "{counts:?}");
     // No secret in the server's log.
     let log = s.log.lock().unwrap().clone();
-    assert!(!log.contains(&secret), "{log}");
+    assert!(
+        !log.contains(&secret) && !log.contains(&admin_secret),
+        "{log}"
+    );
 }
 
 /// HTTPS with --tls-cert/--tls-key (rustls); the session cookie is Secure there.
