@@ -637,6 +637,12 @@
   let seq = 0;
 
   function showSearch() {
+    const p = new URLSearchParams(location.search);
+    if (!p.has('from')) {
+      // Make the default range explicit, so that the URL says what is shown.
+      p.set('from', DEFAULT_FROM);
+      history.replaceState(null, '', '/?' + p.toString());
+    }
     if (!searchView) searchView = mountSearch();
     searchView.load(searchParams());
   }
@@ -1598,9 +1604,13 @@
   function genericTable(rows, opts = {}) {
     const keys = [];
     for (const r of rows) for (const k of Object.keys(r || {})) if (!keys.includes(k)) keys.push(k);
-    const cols = opts.columns ? opts.columns.filter((k) => keys.includes(k)).concat(keys.filter((k) => !opts.columns.includes(k) && !(opts.hide || []).includes(k))) : keys;
+    let cols = keys;
+    if (opts.columns) {
+      cols = opts.columns.filter((k) => keys.includes(k));
+      if (!opts.only) cols = cols.concat(keys.filter((k) => !opts.columns.includes(k)));
+    }
     const label = (k) => {
-      const t = k.replace(/_secs$/, '').replace(/_/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2');
+      const t = k.replace(/_secs$|_seconds$/, '').replace(/_/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2');
       return t.charAt(0).toUpperCase() + t.slice(1);
     };
     const table = h('table', { class: 'grid-table' + (opts.cls ? ' ' + opts.cls : '') });
@@ -1610,9 +1620,9 @@
       const tr = h('tr');
       for (const k of cols) {
         const v = r ? r[k] : null;
-        const td = h('td', { class: typeof v === 'number' ? 'num' : null });
+        const td = h('td', { class: 'k-' + k.replace(/[^\w-]/g, '') + (typeof v === 'number' ? ' num' : '') });
         if (opts.cell && opts.cell[k]) td.append(opts.cell[k](v, r));
-        else td.append(cellValue(k.endsWith('_secs') && typeof v === 'number' ? fmtDuration(v) : v));
+        else td.append(cellValue(/_secs$|_seconds$/.test(k) && typeof v === 'number' ? fmtDuration(v) : v));
         tr.append(td);
       }
       body.append(tr);
@@ -1641,11 +1651,23 @@
     return [];
   }
 
+  function stateBadge(v) {
+    if (v === null || v === undefined) return h('span', { class: 'muted', text: '—' });
+    return h('span', { class: 'badge state ' + String(v).toLowerCase().replace(/[^a-z0-9-]/g, ''), text: String(v).toLowerCase() });
+  }
+
   function showMonitors() {
     return simpleView('Monitors', '/api/monitors', (box, res) => {
       const rows = rowsOf(res, 'monitors');
       if (!rows.length) box.append(h('p', { class: 'muted', text: 'No monitors are configured ([[monitor]] in cairn.toml).' }));
-      else box.append(genericTable(rows, { columns: ['name', 'state', 'last_check'], cell: { state: (v) => h('span', { class: 'badge state ' + String(v), text: String(v ?? '') }) } }));
+      else {
+        box.append(
+          genericTable(rows, {
+            columns: ['name', 'status', 'state', 'query', 'window', 'min_count', 'last_count', 'last_check'],
+            cell: { status: stateBadge, state: stateBadge },
+          })
+        );
+      }
     });
   }
 
@@ -1654,7 +1676,15 @@
       const rows = rowsOf(res, 'partitions');
       box.append(h('p', { class: 'muted', text: 'Delivery per account and region: the latest file, delivery lag, and gaps in the hourly deliveries.' }));
       if (!rows.length) box.append(h('p', { class: 'muted', text: 'Nothing ingested yet.' }));
-      else box.append(genericTable(rows, { columns: ['account', 'region', 'last_delivery', 'lag_p50_secs', 'lag_max_secs', 'gaps'] }));
+      else {
+        box.append(
+          genericTable(rows, {
+            columns: ['account', 'region', 'status', 'last_delivered', 'last_delivery', 'newest_event', 'objects', 'events', 'failed_objects',
+              'lag_p50_seconds', 'lag_p50_secs', 'lag_p95_seconds', 'lag_max_seconds', 'lag_max_secs', 'silent_seconds', 'gaps', 'errors'],
+            cell: { status: stateBadge },
+          })
+        );
+      }
       const rest = Object.fromEntries(Object.entries(res || {}).filter(([k, v]) => k !== 'partitions' && !Array.isArray(v)));
       if (Object.keys(rest).length) box.append(factsOf(rest));
     });
@@ -1694,7 +1724,8 @@
       box.append(h('p', { class: 'muted', text: rows.length + ' rule(s) loaded.' }));
       box.append(
         genericTable(rows, {
-          columns: ['title', 'level', 'status', 'description', 'tags', 'id'],
+          columns: ['title', 'level', 'kind', 'status', 'description', 'tags', 'name'],
+          only: true,
           cls: 'rules-table',
           cell: { level: (v) => sevBadge(v) },
         })
@@ -1720,12 +1751,6 @@
     if (session && session.auth === false && location.pathname === '/login') {
       go('/', { replace: true });
       return;
-    }
-    if (location.pathname === '/' && !new URLSearchParams(location.search).has('from') && session) {
-      // Make the default range explicit, so that the URL says what is shown.
-      const p = new URLSearchParams(location.search);
-      p.set('from', DEFAULT_FROM);
-      history.replaceState(null, '', '/?' + p.toString());
     }
     route();
   }
