@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1366, "height": 768}
 TIMEOUT_MS = 20_000
+FACET_FIELDS = ["eventName", "principal", "sourceIPAddress", "awsRegion", "recipientAccountId", "errorCode", "userAgent"]
 HTTP_ERROR = re.compile(r"^Failed to load resource: the server responded with a status of (\d{3})")
 
 
@@ -408,6 +409,20 @@ def flow_facets(r):
     check(p.get("q", "") == "", f"the third click left the query {p.get('q')!r}")
     check(r.shown_total() == base_total, "after removing the filter the total differs")
     expect(page.locator("#filters .chip")).to_have_count(0)
+
+    # Every facet's values filter to as many events as the facet counted.
+    for field in FACET_FIELDS:
+        page.goto("/?from=")
+        r.wait_search(0)
+        first = page.locator(f'#facets .facet[data-field="{field}"] button.facet-value').first
+        if first.count() == 0:
+            continue
+        value, count = first.get_attribute("data-value"), int(first.get_attribute("data-count"))
+        before = r.seq()
+        first.click()
+        r.wait_search(before)
+        n = r.check_total_matches_api(f"filter {field}")
+        check(n == count, f'{field}:"{value}" matches {n} events, the facet counted {count}')
 
     # With a query of alternatives, a filter applies to all of them.
     page.goto("/?from=&q=" + urllib.parse.quote("eventName:ConsoleLogin OR eventName:GetObject"))
