@@ -27,6 +27,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Log lines as JSON objects with a timestamp (for `serve`'s access log, say).
+    #[arg(long, global = true)]
+    pub log_json: bool,
+
     /// Configuration file (sources, AWS settings); `./cairn.toml` is read when it exists.
     #[arg(long, global = true, env = "CAIRN_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -759,6 +759,7 @@ fn serve_follows_a_source_in_the_same_process() {
         &data,
         &[
             "--no-auth",
+            "--log-json",
             "--follow",
             trail.join("AWSLogs").to_str().unwrap(),
         ],
@@ -780,4 +781,23 @@ fn serve_follows_a_source_in_the_same_process() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
+    // The access log: one JSON object per request, with the route and status, without the
+    // query string.
+    let o = Command::new("curl")
+        .args(["-s", "-o", "/dev/null"])
+        .arg(format!("{}/api/search?q=needle-in-the-query", s.url))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let log = s.log.lock().unwrap().clone();
+    let line = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["fields"]["route"] == "/api/search")
+        .unwrap_or_else(|| panic!("no access log line: {log}"));
+    assert_eq!(line["fields"]["status"], 200, "{line}");
+    assert_eq!(line["fields"]["client"], "127.0.0.1", "{line}");
+    assert!(line["timestamp"].is_string(), "{line}");
+    assert!(!log.contains("needle-in-the-query"), "{log}");
 }
