@@ -1594,7 +1594,16 @@
       if (!v.length) return h('span', { class: 'muted', text: '—' });
       if (v.every((x) => x === null || typeof x !== 'object')) return v.join(', ');
       if (v.every((x) => x && typeof x === 'object' && 'from' in x && 'to' in x)) {
-        return h('ul', { class: 'plain' }, v.map((x) => h('li', { text: fmtTime(x.from) + ' → ' + fmtTime(x.to) })));
+        // Time spans (gaps): compact, the date once when both ends share it.
+        const span = (x) => {
+          const a = fmtTime(x.from).slice(0, 16);
+          const b = fmtTime(x.to).slice(0, 16);
+          const secs = x.seconds ?? (Date.parse(x.to) - Date.parse(x.from)) / 1000;
+          return a + ' → ' + (a.slice(0, 10) === b.slice(0, 10) ? b.slice(11) : b) + (isNaN(secs) ? '' : ' (' + fmtDuration(secs) + ')');
+        };
+        const shown = v.slice(0, 4).map((x) => h('li', { text: span(x) }));
+        if (v.length > 4) shown.push(h('li', { class: 'muted', text: '+' + (v.length - 4) + ' more' }));
+        return h('ul', { class: 'plain spans' }, shown);
       }
     }
     return h('code', { text: JSON.stringify(v) });
@@ -1614,7 +1623,11 @@
       return t.charAt(0).toUpperCase() + t.slice(1);
     };
     const table = h('table', { class: 'grid-table' + (opts.cls ? ' ' + opts.cls : '') });
-    table.append(h('thead', {}, h('tr', {}, cols.map((k) => h('th', { scope: 'col', text: label(k) })))));
+    const numeric = (k) => {
+      const r = rows.find((x) => x && x[k] !== null && x[k] !== undefined);
+      return r && typeof r[k] === 'number';
+    };
+    table.append(h('thead', {}, h('tr', {}, cols.map((k) => h('th', { scope: 'col', class: numeric(k) ? 'num' : null, text: label(k) })))));
     const body = h('tbody');
     for (const r of rows) {
       const tr = h('tr');
@@ -1691,7 +1704,15 @@
   }
 
   function factsOf(obj) {
-    return h('dl', { class: 'facts' }, Object.entries(obj).map(([k, v]) => [h('dt', { text: k.replace(/_/g, ' ') }), h('dd', {}, cellValue(v))]));
+    const dur = /_secs$|_seconds$/;
+    return h(
+      'dl',
+      { class: 'facts' },
+      Object.entries(obj).map(([k, v]) => [
+        h('dt', { text: k.replace(dur, '').replace(/_/g, ' ') }),
+        h('dd', {}, cellValue(dur.test(k) && typeof v === 'number' ? fmtDuration(v) : v)),
+      ])
+    );
   }
 
   function showIntegrity() {
@@ -1704,7 +1725,7 @@
           'div',
           { class: 'cards' },
           ['verified', 'failed', 'unverified'].map((k) =>
-            h('div', { class: 'card ' + k, 'data-kind': k }, h('div', { class: 'n', text: fmtNum(counts[k] || 0) }), h('div', { class: 'k', text: k + ' events' }))
+            h('div', { class: 'card ' + k, 'data-kind': k }, h('div', { class: 'n', text: fmtNum(counts[k] || 0) }), h('div', { class: 'k', text: k + ' log files' }))
           )
         )
       );
@@ -1713,7 +1734,13 @@
       box.append(chains.length ? genericTable(chains, { columns: ['account', 'region', 'verified', 'failed', 'unverified'] }) : h('p', { class: 'muted', text: 'No digest chains.' }));
       const failed = res.failed || [];
       if (failed.length) {
-        box.append(h('h2', { text: 'Failed files' }), genericTable(failed, { columns: ['object', 'reason'] }));
+        const ofFile = (o) => '/?' + new URLSearchParams({ q: clause('cairn.object', o), from: '' }).toString();
+        const t = genericTable(failed, {
+          columns: ['object', 'reason', 'digest'],
+          cell: { object: (v) => h('a', { href: ofFile(v), title: 'The events of this file', text: v }) },
+        });
+        t.id = 'failed-files';
+        box.append(h('h2', { text: 'Failed files' }), t);
       }
     });
   }
