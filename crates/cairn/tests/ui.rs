@@ -1,5 +1,6 @@
-//! The web UI in a real browser: `cairn serve` over a generated trail with alerts, driven by
-//! `tests/ui/flows.py` (Playwright with the system's Chromium, from the workspace's `.venv`).
+//! The web UI in a real browser: `cairn serve` over a generated trail with alerts and one
+//! tampered log file, driven by `tests/ui/flows.py` (Playwright with the system's Chromium,
+//! from the workspace's `.venv`).
 //!
 //! Both come from `scripts/test.sh`, which installs Chromium and Playwright; when either is
 //! missing this test fails and says so rather than skipping, so that CI cannot pass without
@@ -151,15 +152,19 @@ fn the_web_ui_works_in_a_real_browser() {
         cairn()
             .args(["generate", "--out"])
             .arg(&trail)
-            .args(["--events", "5000", "--stories"]),
+            .args(["--events", "5000", "--stories", "--digests"])
+            .args(["--tamper", "modify-log"]),
         "generate",
     );
-    // Rules run while ingesting: the stories raise alerts.
+    // Rules run while ingesting: the stories raise alerts. The digests verify every file but
+    // the tampered one, whose events the UI shows as failed.
     let out = run(
         cairn()
             .arg("--data-dir")
             .arg(&data)
             .arg("ingest")
+            .arg("--public-keys")
+            .arg(trail.join("public-keys.json"))
             .arg(trail.join("AWSLogs")),
         "ingest",
     );
@@ -197,6 +202,7 @@ fn the_web_ui_works_in_a_real_browser() {
             password,
         ])
         .args(["--viewer-user", "victor", "--viewer-password", password])
+        .arg("--expect-failed-integrity")
         .arg("--screenshots")
         .arg(&shots)
         .stdout(File::create(&stdout_path).unwrap())

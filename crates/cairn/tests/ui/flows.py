@@ -519,9 +519,23 @@ def flow_alerts(r):
     rows = page.locator("#alerts tbody tr[data-id]")
     check(rows.count() == len(body["alerts"]), f"{rows.count()} alert rows, the API has {len(body['alerts'])}")
     r.shot("alerts")
-    # The first open alert with events.
-    target = next((a for a in body["alerts"] if not a.get("acknowledged") and a.get("event_ids")), None)
+    # The first open alert whose events are in the store (an integrity alert's event is made up
+    # by cairn and stored nowhere: its page says so).
+    target = None
+    for a in body["alerts"]:
+        if a.get("acknowledged"):
+            continue
+        status, detail = r.api(f"/api/alerts/{urllib.parse.quote(a['id'])}")
+        check(status == 200, f"/api/alerts/{a['id']}: HTTP {status}")
+        if detail["events"]:
+            target = a
+            break
+        page.goto(f"/alerts/{urllib.parse.quote(a['id'])}")
+        expect(page.locator("#alert")).to_have_attribute("data-ready", "true")
+        expect(page.locator("#alert-events tbody tr.empty")).to_have_count(1)
     check(target is not None, "no open alert with events to work on")
+    page.goto("/alerts")
+    expect(page.locator("#alerts")).to_have_attribute("data-ready", "true")
     page.click(f'#alerts tr[data-id="{target["id"]}"] a')
     page.wait_for_url(re.compile(r"/alerts/[^/]+$"))
     expect(page.locator("#alert")).to_have_attribute("data-ready", "true")
@@ -550,6 +564,48 @@ def flow_alerts(r):
     page.reload()
     expect(page.locator("#alert")).to_have_attribute("data-ready", "true")
     expect(page.locator("#ack-state")).to_contain_text("acknowledged by")
+
+
+def flow_integrity(r):
+    """A file that failed verification: the page lists it, its events say so, with the reason."""
+    page = r.page
+    status, body = r.api("/api/integrity")
+    check(status == 200, f"/api/integrity: HTTP {status}")
+    failed = body.get("failed") or []
+    if not failed:
+        check(not r.args.expect_failed_integrity, f"no file failed verification: {body}")
+        return
+    page.click('#nav a[data-view="integrity"]')
+    page.wait_for_url(re.compile(r"/integrity$"))
+    expect(page.locator("#view")).to_have_attribute("data-ready", "true")
+    expect(page.locator('.card[data-kind="failed"] .n')).to_have_text(f"{body['counts']['failed']:,}")
+    expect(page.locator("#failed-files tbody tr")).to_have_count(len(failed))
+    # The failed file's events, through its link.
+    before = r.seq()
+    page.locator("#failed-files tbody tr a").first.click()
+    page.wait_for_url(re.compile(r"/\?q=cairn\.object"))
+    r.wait_search(before)
+    n = r.check_total_matches_api("the failed file's events")
+    check(n >= 1, "the failed file has no events")
+    # The same through a query of the integrity state, typed in the query bar.
+    page.fill("#q", "cairn.integrity:failed")
+    before = r.seq()
+    page.press("#q", "Enter")
+    r.wait_search(before)
+    check(r.check_total_matches_api("cairn.integrity:failed") >= 1, "no failed events")
+    row = page.locator("#results tbody tr[data-id]").first
+    check("tampered" in (row.get_attribute("class") or ""), "a failed event's row is not marked")
+    row.click()
+    page.wait_for_url(re.compile(r"/events/"))
+    expect(page.locator("#event")).to_have_attribute("data-ready", "true")
+    expect(page.locator("#integrity-badge")).to_have_text("failed")
+    eid = urllib.parse.unquote(urllib.parse.urlsplit(page.url).path.split("/")[-1])
+    status, event = r.api(f"/api/events/{urllib.parse.quote(eid)}")
+    check(status == 200 and event.get("integrity") == "failed", f"/api/events/{eid}: {status} {event and event.get('integrity')}")
+    expect(page.locator("#integrity-reason")).to_be_visible()
+    if event.get("integrity_reason"):
+        expect(page.locator("#integrity-reason")).to_contain_text(event["integrity_reason"])
+    r.shot("integrity-failed-event")
 
 
 def flow_views(r):
@@ -659,6 +715,11 @@ def main():
     ap.add_argument("--viewer-user")
     ap.add_argument("--viewer-password")
     ap.add_argument("--screenshots", help="directory for one screenshot per step")
+    ap.add_argument(
+        "--expect-failed-integrity",
+        action="store_true",
+        help="the store holds a file that failed verification (generate --digests --tamper)",
+    )
     ap.add_argument("--only", help="comma-separated flow names (after login)")
     args = ap.parse_args()
     if args.screenshots:
@@ -673,6 +734,7 @@ def main():
         ("facets", flow_facets),
         ("event-pivot", flow_event_and_pivot),
         ("alerts-ack", flow_alerts),
+        ("integrity", flow_integrity),
         ("views", flow_views),
         ("copy-url", flow_copy_url),
     ]
