@@ -216,6 +216,7 @@
       object: hit.object,
       integrity: hit.integrity || 'unverified',
       integrity_reason: hit.integrity_reason || null,
+      raw: hit.raw,
       event: r,
     };
   }
@@ -607,14 +608,14 @@
   /** The search view's state as the URL holds it. */
   function searchParams() {
     const p = new URLSearchParams(location.search);
-    const cols = p.get('cols');
+    const cols = (p.get('cols') || '').split(',').filter((k) => COLUMNS.some((c) => c.key === k));
     return {
       q: p.get('q') || '',
       from: p.has('from') ? p.get('from') : DEFAULT_FROM,
       to: p.get('to') || '',
       offset: Math.max(0, parseInt(p.get('offset') || '0', 10) || 0),
       asof: p.get('asof') || '',
-      cols: cols ? cols.split(',').filter((k) => COLUMNS.some((c) => c.key === k)) : DEFAULT_COLS.slice(),
+      cols: cols.length ? cols : DEFAULT_COLS.slice(),
     };
   }
 
@@ -1387,7 +1388,16 @@
     if (x.source_ip) addPivot('source-ip', 'Same source IP', clause('sourceIPAddress', x.source_ip));
     box.append(pivots);
 
-    const json = JSON.stringify(x.event, null, 2);
+    // The record as it was written, when the server sends its text (`raw`): a parsed and
+    // re-serialized record may have lost its key order.
+    let json = JSON.stringify(x.event, null, 2);
+    if (typeof x.raw === 'string') {
+      try {
+        json = JSON.stringify(JSON.parse(x.raw), null, 2);
+      } catch (_) {
+        /* keep the parsed record */
+      }
+    }
     const copyBtn = h('button', { type: 'button', id: 'copy-json', class: 'quiet', text: 'Copy JSON' });
     const copied = h('span', { class: 'muted', id: 'copy-status', 'aria-live': 'polite' });
     copyBtn.addEventListener('click', async () => {
