@@ -27,13 +27,24 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get install -y --no-install-recommends chromium
 fi
 
-step "python tools for the tests (.venv): moto_server, the AWS CLI, boto3, prometheus-client, playwright"
+step "java for Spark (the lake tests)"
+if ! command -v java >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y --no-install-recommends openjdk-17-jre-headless
+fi
+
+step "python tools for the tests (.venv): moto_server, the AWS CLI, boto3, prometheus-client, playwright, duckdb, pyspark"
 # The S3/SQS/CloudTrail tests run against a real AWS-API server on 127.0.0.1 (moto_server),
-# prepared with the AWS CLI; the metrics test parses with the Prometheus project's parser.
+# prepared with the AWS CLI; the metrics test parses with the Prometheus project's parser; the
+# lake tests read Parquet with DuckDB (its S3 extension from PyPI, so nothing is downloaded at
+# run time: DuckDB and the extension versions go together) and Spark (Java 17).
 VENV="${CAIRN_VENV:-$PWD/.venv}"
-if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/aws" ] || ! "$VENV/bin/python" -c 'import prometheus_client, boto3, aiosmtpd, playwright' 2>/dev/null; then
+if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/aws" ] || ! "$VENV/bin/python" -c 'import prometheus_client, boto3, aiosmtpd, playwright, pyspark, duckdb, pytz; assert duckdb.__version__ == "1.4.4"' 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' awscli boto3 prometheus-client aiosmtpd playwright
+  "$VENV/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check 'moto[server]>=5.1,<6' awscli boto3 prometheus-client aiosmtpd playwright \
+    'duckdb==1.4.4' 'duckdb-ext-httpfs==1.4.4.20260205' pytz 'pyspark>=3.5,<5'
 fi
 export CAIRN_VENV="$VENV"
 

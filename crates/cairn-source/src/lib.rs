@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod integrity;
+pub mod lake;
 pub mod s3;
 pub mod sqs;
 

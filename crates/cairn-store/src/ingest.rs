@@ -103,6 +103,11 @@ pub struct IngestReport {
     pub list_requests: u64,
     pub keys_listed: u64,
     pub elapsed_seconds: f64,
+    /// Events and files written to a Parquet lake (`ingest --lake`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lake_events: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lake_files: u64,
     pub failures: Vec<Failure>,
     /// Every object offered that holds events, and whether it is now completely in the store
     /// (read now or by an earlier run): what a follower needs to acknowledge notifications.
@@ -114,6 +119,10 @@ pub struct IngestReport {
     /// Objects verified against their trail's signed digests, when digests were checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrity: Option<IntegrityCounts>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The store's objects by verification state after a digest check (see `crate::integrity`).
@@ -140,6 +149,8 @@ impl IngestReport {
         self.objects_seen += r.objects_seen;
         self.objects_read += r.objects_read;
         self.objects_unchanged += r.objects_unchanged;
+        self.lake_events += r.lake_events;
+        self.lake_files += r.lake_files;
         for (k, v) in r.objects_skipped {
             *self.objects_skipped.entry(k).or_default() += v;
         }

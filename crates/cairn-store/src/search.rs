@@ -297,6 +297,36 @@ impl Store {
         })
     }
 
+    /// Every matching event, in storage order (segment by segment), handed to `each` one at a
+    /// time: memory holds one segment's matching document numbers, never the events. Stops at
+    /// the first error `each` returns.
+    pub fn scan<E: From<StoreError>>(
+        &self,
+        q: &Compiled,
+        mut each: impl FnMut(Hit) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let searcher = self.searcher()?;
+        let weight =
+            q.0.weight(tantivy::query::EnableScoring::disabled_from_searcher(
+                &searcher,
+            ))
+            .map_err(StoreError::from)?;
+        let mut n = 0;
+        for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+            let mut docs = Vec::new();
+            weight
+                .for_each_no_score(reader, &mut |batch| {
+                    docs.extend(batch.iter().copied().filter(|d| !reader.is_deleted(*d)))
+                })
+                .map_err(StoreError::from)?;
+            for doc in docs {
+                each(self.hit(&searcher, DocAddress::new(ord as u32, doc), None)?)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// The number of matching events.
     pub fn count(&self, q: &Compiled) -> Result<u64, StoreError> {
         Ok(self.searcher()?.search(&*q.0, &Count)? as u64)

@@ -88,6 +88,136 @@ pub enum Command {
     /// Local users of `cairn serve`'s web UI (argon2id password hashes).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Write stored events (all, or those matching QUERY) to a Parquet lake.
+    Export(ExportArgs),
+    /// The Parquet lake: the CREATE TABLE each engine needs, compaction.
+    #[command(subcommand)]
+    Lake(LakeCommand),
+    /// A stateless worker: log files named by an SQS queue's notifications, written to a
+    /// Parquet lake. Run as many as the volume needs, on any machines, on one queue.
+    Worker(WorkerArgs),
+}
+
+/// How lake files are written.
+#[derive(Debug, Args, Clone)]
+pub struct LakeWriteArgs {
+    /// Rows per Parquet row group.
+    #[arg(long, default_value_t = cairn_lake::Options::default().row_group_rows, value_name = "N")]
+    pub row_group_rows: usize,
+    /// Memory for rows waiting to be written, in MiB: the fullest partition is written out
+    /// when it is reached.
+    #[arg(long, default_value_t = cairn_lake::Options::default().max_buffer_bytes >> 20, value_name = "MIB")]
+    pub lake_buffer_mib: usize,
+}
+
+impl LakeWriteArgs {
+    pub fn options(&self) -> cairn_lake::Options {
+        cairn_lake::Options {
+            row_group_rows: self.row_group_rows.max(1),
+            max_buffer_bytes: self.lake_buffer_mib.max(1) << 20,
+            ..cairn_lake::Options::default()
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The lake: a directory or s3://BUCKET[/PREFIX].
+    #[arg(long, value_name = "DEST")]
+    pub lake: String,
+    /// Only events matching this query (empty: every event).
+    #[arg(default_value = "")]
+    pub query: String,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The AWS API region of the lake's bucket.
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    pub aws_region: Option<String>,
+    #[command(flatten)]
+    pub write: LakeWriteArgs,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Athena,
+    Trino,
+    Spark,
+    Duckdb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Print the CREATE TABLE (or view) that reads the lake.
+    Ddl {
+        #[arg(long, value_enum)]
+        engine: EngineArg,
+        /// Where the lake is, as the engine names it (s3://..., s3a://..., a path).
+        #[arg(long, value_name = "LOCATION")]
+        location: String,
+        /// The table's name.
+        #[arg(long, default_value = "cloudtrail")]
+        table: String,
+        /// Athena partition projection: the account ids (comma-separated); default: those
+        /// found in the lake at --location, when it is a directory.
+        #[arg(long, value_delimiter = ',', value_name = "ID")]
+        accounts: Vec<String>,
+        /// Athena partition projection: the regions (comma-separated); default: every
+        /// commercial region.
+        #[arg(long, value_delimiter = ',', value_name = "REGION")]
+        regions: Vec<String>,
+    },
+    /// Merge each partition's small files into files of about --target-mib of records,
+    /// dropping events delivered twice (same eventID).
+    Compact {
+        /// The lake: a directory or s3://BUCKET[/PREFIX].
+        dest: String,
+        /// Records (uncompressed JSON) per output file, in MiB.
+        #[arg(long, default_value_t = 512, value_name = "MIB")]
+        target_mib: usize,
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+        aws_region: Option<String>,
+        #[command(flatten)]
+        write: LakeWriteArgs,
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+        format: SummaryFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The queue: sqs://NAME, or its https URL.
+    #[arg(long, value_name = "QUEUE")]
+    pub sqs: String,
+    /// The lake: a directory or s3://BUCKET[/PREFIX].
+    #[arg(long, value_name = "DEST")]
+    pub lake: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The AWS API region of the queue and buckets.
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    pub aws_region: Option<String>,
+    /// Queue messages per batch: their files are committed together, then the messages
+    /// deleted.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub batch: usize,
+    /// Objects fetched from S3 at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+    /// Stop when the queue is empty instead of waiting for more.
+    #[arg(long)]
+    pub drain: bool,
+    #[command(flatten)]
+    pub write: LakeWriteArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
 }
 
 /// Which rules: the built-in pack, cairn.toml's `[detect] rules`, and these.
@@ -344,6 +474,12 @@ impl IngestArgs {
             no_wait: false,
             format: SummaryFormat::Text,
             commit_every: DEFAULT_COMMIT_EVERY,
+            lake: None,
+            no_index: false,
+            lake_write: LakeWriteArgs {
+                row_group_rows: cairn_lake::Options::default().row_group_rows,
+                lake_buffer_mib: cairn_lake::Options::default().max_buffer_bytes >> 20,
+            },
             limits: LimitArgs {
                 max_object_bytes: l.max_object_bytes,
                 max_record_bytes: l.max_record_bytes,
@@ -416,6 +552,16 @@ pub struct IngestArgs {
     /// Summary format.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     pub format: SummaryFormat,
+    /// Also write the events to a Parquet lake: a directory or s3://BUCKET[/PREFIX]. Each
+    /// batch's files are committed before the batch is acknowledged.
+    #[arg(long, value_name = "DEST")]
+    pub lake: Option<String>,
+    /// With --lake: write only the lake, not the index (no rules, no digest checks; the data
+    /// directory keeps only S3 listing watermarks).
+    #[arg(long, requires = "lake")]
+    pub no_index: bool,
+    #[command(flatten)]
+    pub lake_write: LakeWriteArgs,
     /// Commit every N events (tests use small values to crash between commits).
     #[arg(long, default_value_t = DEFAULT_COMMIT_EVERY, value_name = "N", hide = true)]
     pub commit_every: u64,

@@ -56,6 +56,9 @@ pub fn run(cli: cli::Cli) -> Result<Outcome> {
         Command::Serve(a) => crate::serve::serve(dir, a, config.as_ref(), cli.quiet),
         Command::Tokens(c) => crate::serve::tokens(dir, c),
         Command::Users(c) => crate::serve::users(dir, c),
+        Command::Export(a) => crate::lake::export(dir, a),
+        Command::Lake(c) => crate::lake::lake(c),
+        Command::Worker(a) => crate::lake::worker(a, cli.quiet),
     }
 }
 
@@ -108,6 +111,14 @@ pub fn print_summary(out: &mut impl Write, r: &IngestReport) -> std::io::Result<
         r.elapsed_seconds,
         human(rate as u64)
     )?;
+    if r.lake_events > 0 || r.lake_files > 0 {
+        writeln!(
+            out,
+            "{} events written to the lake in {} files",
+            human(r.lake_events),
+            human(r.lake_files)
+        )?;
+    }
     for (reason, n) in &r.objects_skipped {
         writeln!(out, "skipped {} objects: {reason}", human(*n))?;
     }

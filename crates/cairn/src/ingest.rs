@@ -78,6 +78,10 @@ struct Ctx<'a> {
     watch: Option<&'a crate::detect::Watching>,
     /// Digest verification: off, or with the keys of `--public-keys` (else ListPublicKeys).
     verify: Option<Option<cairn_integrity::PublicKeys>>,
+    /// The lake written beside (or instead of) the index.
+    lake: Option<std::sync::Mutex<cairn_lake::LakeWriter>>,
+    /// Whether events go to the index (not with `--lake --no-index`).
+    index: bool,
 }
 
 fn duration(s: &str, flag: &str) -> Result<Duration> {
@@ -213,8 +217,29 @@ pub fn run(
         return Err(UsageError("--follow cannot read standard input".into()).into());
     }
     let store = Store::open_or_create(dir).with_context(|| format!("opening {}", dir.display()))?;
-    let watching =
-        crate::detect::Watching::start(dir, &store, &a.rules, a.no_rules, config, a.follow)?;
+    let watching = crate::detect::Watching::start(
+        dir,
+        &store,
+        &a.rules,
+        a.no_rules || a.no_index,
+        config,
+        a.follow,
+    )?;
+    let rt = aws::runtime().context("starting the AWS runtime")?;
+    let lake = match &a.lake {
+        Some(l) => {
+            let aws = config
+                .map(|c| c.config.aws.clone())
+                .unwrap_or_default()
+                .overridden_by(&a.aws.options(a.aws_region.clone()));
+            let dest = crate::lake::dest(l, &aws, &rt)?;
+            Some(std::sync::Mutex::new(cairn_lake::LakeWriter::new(
+                dest,
+                a.lake_write.options(),
+            )))
+        }
+        None => None,
+    };
     let ctx = Ctx {
         dir,
         store: &store,
@@ -241,7 +266,9 @@ pub fn run(
         quiet,
         follow: a.follow,
         watch: watching.as_ref(),
-        verify: if a.no_verify {
+        lake,
+        index: !a.no_index,
+        verify: if a.no_verify || a.no_index {
             None
         } else {
             Some(match &a.public_keys {
@@ -258,7 +285,6 @@ pub fn run(
             })
         },
     };
-    let rt = aws::runtime().context("starting the AWS runtime")?;
     // Following, SIGINT/SIGTERM finish the batch in work. A single run keeps the default
     // (the process ends at once, which the ledger makes safe): its stop signal never fires,
     // and its sender is kept so that waiting on it does not return early.
@@ -297,6 +323,9 @@ pub fn run(
         for j in &jobs {
             total.merge(once(&ctx, j, &rt, &stop)?);
         }
+    }
+    if let Some(l) = ctx.lake {
+        l.into_inner().unwrap_or_else(|p| p.into_inner()).finish()?;
     }
     drop(rt);
 
@@ -657,6 +686,68 @@ fn ingest_objects(
     if objects.is_empty() {
         return Ok(IngestReport::default());
     }
+    let report = match &ctx.lake {
+        None => index_objects(ctx, objects)?,
+        Some(lake) => {
+            let mut lake = lake.lock().unwrap_or_else(|p| p.into_inner());
+            if ctx.index {
+                // Each chunk of objects is read into memory once, written to the lake (files
+                // committed), then indexed: the ledger never says done for an object whose
+                // events are not in the lake yet.
+                let mut total = IngestReport::default();
+                for (for_lake, for_index) in
+                    crate::lake::tee_chunks(objects, ctx.opts.limits, ctx.opts.threads)
+                {
+                    let lake_report = write_lake(ctx, &mut lake, for_lake)?;
+                    let mut r = index_objects(ctx, for_index)?;
+                    let lake_ok: HashMap<&str, bool> = lake_report
+                        .outcomes
+                        .iter()
+                        .map(|(l, ok)| (l.as_str(), *ok))
+                        .collect();
+                    for (l, ok) in r.outcomes.iter_mut() {
+                        *ok &= lake_ok.get(l.as_str()).copied().unwrap_or(true);
+                    }
+                    r.lake_events += lake_report.lake_events;
+                    r.lake_files += lake_report.lake_files;
+                    total.merge(r);
+                }
+                total
+            } else {
+                let r = write_lake(ctx, &mut lake, objects)?;
+                ctx.metrics.observe(&r);
+                r
+            }
+        }
+    };
+    Ok(report)
+}
+
+/// Writes objects to the lake and commits the files: the report's outcomes say which objects
+/// are wholly in committed files.
+fn write_lake(
+    ctx: &Ctx<'_>,
+    lake: &mut cairn_lake::LakeWriter,
+    objects: Vec<Box<dyn cairn_model::Object>>,
+) -> Result<IngestReport> {
+    let started = std::time::Instant::now();
+    let files = lake.written().files;
+    let outcomes = cairn_lake::pipeline::write_objects(
+        objects,
+        lake,
+        ctx.opts.limits,
+        ctx.opts.decoders.unwrap_or(ctx.opts.threads),
+    )?;
+    let mut r = crate::lake::report(&outcomes);
+    r.lake_files = lake.written().files - files;
+    r.elapsed_seconds = started.elapsed().as_secs_f64();
+    Ok(r)
+}
+
+fn index_objects(
+    ctx: &Ctx<'_>,
+    objects: Vec<Box<dyn cairn_model::Object>>,
+) -> Result<IngestReport> {
     let bar = !ctx.quiet && !ctx.follow;
     let report = with_progress(ctx.store, objects, &ctx.opts, bar, ctx.watch)?;
     ctx.metrics.observe(&report);

@@ -11,6 +11,7 @@ mod demo;
 mod detect;
 mod health;
 mod ingest;
+mod lake;
 mod metrics;
 mod output;
 mod serve;
