@@ -22,7 +22,13 @@ pub struct Compacted {
     pub rows_before: u64,
     pub rows_after: u64,
     pub duplicates: u64,
+    /// Files returned to their partition from a compaction that crashed.
+    pub recovered: u64,
 }
+
+/// How old a temporary file or a staged partition must be before compaction takes it for the
+/// leftover of a crash (a writer or a compaction in progress is younger).
+pub const RECOVER_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Reads the rows of one file back (from its `record` and `cairn_object` columns, so the
 /// rewritten rows are built exactly as the first ones were).
@@ -61,6 +67,7 @@ pub fn read_rows(bytes: Vec<u8>, path: &str) -> Result<Vec<Row>, LakeError> {
 /// Compacts every partition of a lake holding more than one file. `target_bytes` is the size
 /// of records (uncompressed) per output file.
 pub fn compact(dest: &dyn Dest, o: &Options, target_bytes: usize) -> Result<Compacted, LakeError> {
+    let recovered = dest.recover(RECOVER_AFTER)?;
     let mut by_partition: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (path, _) in dest.list()? {
         if let Some((dir, _)) = path.rsplit_once('/')
@@ -69,7 +76,10 @@ pub fn compact(dest: &dyn Dest, o: &Options, target_bytes: usize) -> Result<Comp
             by_partition.entry(dir.to_string()).or_default().push(path);
         }
     }
-    let mut report = Compacted::default();
+    let mut report = Compacted {
+        recovered,
+        ..Compacted::default()
+    };
     for (dir, files) in by_partition {
         report.files_before += files.len() as u64;
         if files.len() < 2 {

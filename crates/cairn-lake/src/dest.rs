@@ -26,6 +26,20 @@ pub trait Dest: Send + Sync {
     ) -> Result<(), LakeError>;
     /// How to name it in messages and DDL (`/data/lake`, `s3://bucket/prefix`).
     fn location(&self) -> String;
+    /// Cleans up after writers and compactions that crashed more than `age` ago: temporary
+    /// files go, and the files of a replacement left half-done return to their partition (as
+    /// duplicates at worst, which compaction removes). Returns the files moved back.
+    fn recover(&self, _age: std::time::Duration) -> Result<u64, LakeError> {
+        Ok(0)
+    }
+}
+
+fn older_than(p: &Path, age: std::time::Duration) -> bool {
+    std::fs::metadata(p)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|e| e > age)
 }
 
 /// A lake in a local directory.
@@ -205,6 +219,57 @@ impl Dest for LocalDest {
         std::fs::File::open(parent)
             .and_then(|d| d.sync_all())
             .map_err(|e| io(parent, e))
+    }
+
+    fn recover(&self, age: std::time::Duration) -> Result<u64, LakeError> {
+        let tmp = self.root.join(TMP_DIR);
+        for e in std::fs::read_dir(&tmp).map_err(|e| io(&tmp, e))? {
+            let p = e.map_err(|e| io(&tmp, e))?.path();
+            if older_than(&p, age) {
+                std::fs::remove_file(&p).map_err(|e| io(&p, e))?;
+            }
+        }
+        // Staged partitions are `.<date=...>.<random>` beside their partition.
+        let mut moved = 0;
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let path = e.path();
+                if !path.is_dir() {
+                    continue;
+                }
+                if !name.starts_with('.') {
+                    stack.push(path);
+                    continue;
+                }
+                let Some(leaf) = name[1..].rsplit_once('.').map(|(l, _)| l) else {
+                    continue;
+                };
+                if name == TMP_DIR || !leaf.contains('=') || !older_than(&path, age) {
+                    continue;
+                }
+                let live = dir.join(leaf);
+                std::fs::create_dir_all(&live).map_err(|e| io(&live, e))?;
+                for f in std::fs::read_dir(&path)
+                    .map_err(|e| io(&path, e))?
+                    .flatten()
+                {
+                    let to = live.join(f.file_name());
+                    if to.exists() {
+                        std::fs::remove_file(f.path()).map_err(|e| io(&path, e))?;
+                    } else {
+                        std::fs::rename(f.path(), &to).map_err(|e| io(&to, e))?;
+                        moved += 1;
+                    }
+                }
+                std::fs::remove_dir(&path).map_err(|e| io(&path, e))?;
+            }
+        }
+        Ok(moved)
     }
 
     fn location(&self) -> String {

@@ -243,6 +243,7 @@ pub fn lake(c: cli::LakeCommand) -> Result<Outcome> {
                 "events_before": r.rows_before,
                 "events_after": r.rows_after,
                 "duplicates": r.duplicates,
+                "recovered": r.recovered,
                 "seconds": secs,
             });
             print(format, &report, || {
