@@ -62,7 +62,13 @@ fn load_day(searcher: &Searcher, fields: &Fields, day: i32) -> Result<HashSet<u1
     let field = fields.hot_by_name("eventTime");
     let start = i64::from(day) * 86_400;
     let term = |secs| {
-        Term::from_field_date_for_search(field, tantivy::DateTime::from_timestamp_secs(secs))
+        Term::from_field_date_for_search(
+            field,
+            crate::lower::index_time(
+                time::OffsetDateTime::from_unix_timestamp(secs)
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+            ),
+        )
     };
     let query = RangeQuery::new(
         Bound::Included(term(start)),

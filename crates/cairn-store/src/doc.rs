@@ -53,7 +53,7 @@ fn parse_uuid(s: &str) -> Option<u128> {
 }
 
 fn date(t: OffsetDateTime) -> tantivy::DateTime {
-    tantivy::DateTime::from_timestamp_secs(t.unix_timestamp())
+    crate::lower::index_time(t)
 }
 
 /// Builds the document of one event read from `object`.

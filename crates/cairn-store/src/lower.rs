@@ -473,7 +473,7 @@ impl Lowerer {
 
     /// The span of time a value names: a day for `2024-01-02`, a second for a full time.
     fn instant_span(&self, value: &str) -> Result<(DateTime, DateTime), StoreError> {
-        let secs = |t: OffsetDateTime| DateTime::from_timestamp_secs(t.unix_timestamp());
+        let secs = index_time;
         if let Ok(d) = Date::parse(
             value,
             time::macros::format_description!("[year]-[month]-[day]"),
@@ -602,4 +602,12 @@ mod tests {
         assert!(is_derived("principal"));
         assert!(!is_derived("eventName"));
     }
+}
+
+/// An instant as the index stores it (nanoseconds in an `i64`), clamped to the years the index
+/// can hold (1678-2261): a query for year -2025 or 9999 matches what lies beyond, instead of
+/// overflowing (fuzz/regressions/query/negative-year).
+pub(crate) fn index_time(t: OffsetDateTime) -> DateTime {
+    const LIMIT: i64 = i64::MAX / 1_000_000_000;
+    DateTime::from_timestamp_secs(t.unix_timestamp().clamp(-LIMIT, LIMIT))
 }

@@ -126,7 +126,7 @@ impl Store {
 
     /// Adds the time window, the ingest cut-off and the scope to a query.
     fn restrict(&self, query: Box<dyn TQuery>, range: TimeRange, scope: &Scope) -> Compiled {
-        let secs = |t: OffsetDateTime| DateTime::from_timestamp_secs(t.unix_timestamp());
+        let secs = crate::lower::index_time;
         let mut clauses = vec![(Occur::Must, query)];
         if range.from.is_some() || range.to.is_some() {
             clauses.push((
