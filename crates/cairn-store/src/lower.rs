@@ -583,6 +583,14 @@ fn escape_char(c: char) -> String {
     }
 }
 
+/// An instant as the index stores it (nanoseconds in an `i64`), clamped to the years the index
+/// can hold (1678-2261): a query for year -2025 or 9999 matches what lies beyond, instead of
+/// overflowing (fuzz/regressions/query/negative-year).
+pub(crate) fn index_time(t: OffsetDateTime) -> DateTime {
+    const LIMIT: i64 = i64::MAX / 1_000_000_000;
+    DateTime::from_timestamp_secs(t.unix_timestamp().clamp(-LIMIT, LIMIT))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,12 +610,4 @@ mod tests {
         assert!(is_derived("principal"));
         assert!(!is_derived("eventName"));
     }
-}
-
-/// An instant as the index stores it (nanoseconds in an `i64`), clamped to the years the index
-/// can hold (1678-2261): a query for year -2025 or 9999 matches what lies beyond, instead of
-/// overflowing (fuzz/regressions/query/negative-year).
-pub(crate) fn index_time(t: OffsetDateTime) -> DateTime {
-    const LIMIT: i64 = i64::MAX / 1_000_000_000;
-    DateTime::from_timestamp_secs(t.unix_timestamp().clamp(-LIMIT, LIMIT))
 }
