@@ -8,8 +8,11 @@ use std::sync::{Arc, OnceLock};
 use cairn_store::search::TimeRange;
 use cairn_store::{Scope, Store};
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, as `cargo fuzz` knows them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("decode", decode),
     ("s3_key", s3_key),
     ("notification", notification),
