@@ -69,9 +69,9 @@ python3 $SUPPORT/serve_requests.py write "$OUT" --values "$OUT/values.json" --fr
 
 # An API token for the server with authentication (viewer: it may search).
 rm -f "$DATA/auth/tokens.json"
-TOKEN=$($CAIRN --data-dir "$DATA" tokens create --name bench --role viewer --format json 2>/dev/null |
-  jq -r '"\(.access_key_id):\(.secret)"')
-[ -n "$TOKEN" ] && [ "$TOKEN" != null:null ] || { echo "could not create an API token" >&2; exit 1; }
+TOKEN=$($CAIRN --data-dir "$DATA" tokens create --name bench --role viewer |
+  awk '/^access key id:/ {id = $4} /^secret:/ {secret = $2} END {if (id && secret) print id ":" secret}')
+[ -n "$TOKEN" ] || { echo "could not create an API token" >&2; exit 1; }
 
 # --- servers ----------------------------------------------------------------------------------
 PIDS=()
