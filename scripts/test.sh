@@ -54,6 +54,11 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "cargo deny: licenses, duplicate versions, sources"
+# Advisories need the RustSec database from github.com, which is not reachable here.
+cargo deny --version >/dev/null 2>&1 || cargo install cargo-deny --locked --quiet
+cargo deny --offline check licenses bans sources
+
 step "cargo test (whole workspace)"
 # Benchmarks are built (not timed) so they cannot rot.
 cargo build --workspace --benches --locked
