@@ -127,7 +127,7 @@ fn decode(
         Ok(records) => {
             for item in records {
                 match item {
-                    Ok(ev) => match Row::parse(&ev.raw, &location) {
+                    Ok(ev) => match Row::from_value(ev.value, &ev.raw, &location) {
                         Ok(row) => {
                             tx.send(Msg::Row(row))?;
                             out.events += 1;

@@ -89,6 +89,11 @@ impl Row {
             object: object.to_string(),
             message: e.to_string(),
         })?;
+        Row::from_value(record, raw, object)
+    }
+
+    /// A row from a record the caller already parsed (the decoder parses every record once).
+    pub fn from_value(record: Value, raw: &[u8], object: &str) -> Result<Row, LakeError> {
         if !record.is_object() {
             return Err(LakeError::Record {
                 object: object.to_string(),

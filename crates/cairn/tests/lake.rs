@@ -456,10 +456,16 @@ fn three_workers_share_a_queue_even_when_one_is_killed() {
     assert_eq!(distinct, unique, "no event lost to the kill");
     compact(&lake_s, &[]);
     assert_eq!(duckdb_counts(&lake_s, None), (unique, unique));
-    assert!(
-        !lake.join(".cairn-tmp").exists() || walk_parquet(&lake.join(".cairn-tmp")).is_empty(),
-        "no partial file is visible"
-    );
+    // Every visible file is a whole Parquet file: magic at both ends (a partial file would
+    // lack the footer).
+    for f in walk_parquet(&lake) {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
+            "partial file visible: {}",
+            f.display()
+        );
+    }
 }
 
 fn walk_parquet(dir: &Path) -> Vec<PathBuf> {
