@@ -59,7 +59,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Response> + Send + 'static,
 ) -> Result<T, Response> {
-    tokio::task::spawn_blocking(f)
+    crate::store_work(f)
         .await
         .unwrap_or_else(|e| Err(internal(e)))
 }

@@ -429,8 +429,7 @@ async fn aws_json(
     });
     let store = s.store.clone();
     let scope = who.scope.clone();
-    let answer =
-        tokio::task::spawn_blocking(move || lookup::lookup_events(&store, &req, &scope)).await;
+    let answer = store_work(move || lookup::lookup_events(&store, &req, &scope)).await;
     let mut res = match answer {
         Ok(Ok(body)) => (
             StatusCode::OK,
@@ -471,4 +470,30 @@ async fn prometheus(
         s.metrics.render(events, bytes),
     )
         .into_response()
+}
+
+/// Runs store work (tantivy reads block) on the blocking pool, at most one task per core at a
+/// time. A request waits for its turn without holding a thread, so a client that gives up (or
+/// the request timeout) drops it before it starts; work already started runs to its end.
+/// Without the limit, a burst of slow queries queued on the blocking pool and kept running
+/// long after their clients had left, delaying everyone after them.
+pub async fn store_work<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    static TURNS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    let turns = TURNS
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            Arc::new(tokio::sync::Semaphore::new(cores.max(2)))
+        })
+        .clone();
+    let permit = turns
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f()
+    })
+    .await
 }

@@ -294,6 +294,23 @@ fn every_query_form() {
 }
 
 #[test]
+fn a_reader_sees_each_commit_of_another_writer() {
+    let e = env();
+    let recs = records();
+    run(&e.path, vec![object(KEY, gz(&wrap(&recs[..2])))]);
+    // A long-lived reader, as `cairn serve` beside a separate `ingest --follow`.
+    let reader = Store::open(&e.path).unwrap();
+    assert_eq!(count(&reader, "*"), 2);
+    assert_eq!(count(&reader, "*"), 2, "asked again with nothing new");
+    let other = KEY.replace("AbCdEf0123456789", "ZZZZZZ0123456789");
+    run(&e.path, vec![object(&other, gz(&wrap(&recs[2..3])))]);
+    assert_eq!(count(&reader, "*"), 3, "the next question sees the commit");
+    let third = KEY.replace("AbCdEf0123456789", "YYYYYY0123456789");
+    run(&e.path, vec![object(&third, gz(&wrap(&recs[3..])))]);
+    assert_eq!(count(&reader, "*"), recs.len() as u64);
+}
+
+#[test]
 fn duplicates_and_reruns() {
     let e = env();
     let recs = records();
