@@ -20,7 +20,6 @@ ALL=(decode s3_key notification query sigma digest lookup api_json)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 SANITIZER=${FUZZ_SANITIZER:-address}
-export RUSTC_BOOTSTRAP=1
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz" >&2
@@ -35,8 +34,11 @@ for t in "${ALL[@]}"; do
   cp fuzz/seeds/"$t"/* "$SEEDS/$t/"
 done
 cp crates/cairn-detect/rules/*.yml "$SEEDS/sigma/"
-find crates/cairn-detect/tests/fixtures -name '*.jsonl' -size -64k -exec cp -t "$SEEDS/decode/" {} +
-cargo build -q -p cairn
+find crates/cairn-detect/tests/fixtures -name '*.jsonl' -size -64k | while IFS= read -r f; do
+  cp "$f" "$SEEDS/decode/$(echo "${f#crates/cairn-detect/tests/fixtures/}" | tr / _)"
+done
+# Any cairn binary writes the seed trail: the test suite's, when there is one.
+[ -x target/debug/cairn ] || cargo build -q -p cairn
 TRAIL=target/fuzz-trail
 rm -rf "$TRAIL"
 target/debug/cairn generate --out "$TRAIL" --events 300 --accounts 1 --regions 1 --days 1 \
@@ -62,10 +64,10 @@ fi
 
 dict() {
   case "$1" in
-    query) echo fuzz/dict/query.dict ;;
-    sigma) echo fuzz/dict/sigma.dict ;;
+    query) echo "$PWD/fuzz/dict/query.dict" ;;
+    sigma) echo "$PWD/fuzz/dict/sigma.dict" ;;
     s3_key) echo "" ;;
-    *) echo fuzz/dict/json.dict ;;
+    *) echo "$PWD/fuzz/dict/json.dict" ;;
   esac
 }
 
@@ -78,7 +80,7 @@ for t in "${TARGETS[@]}"; do
   [ -n "$d" ] && args+=(-dict="$d")
   echo "==> $t for ${SECONDS_EACH}s" >&2
   log=target/fuzz-$t.log
-  if ! (cd fuzz && cargo fuzz run --sanitizer "$SANITIZER" "$t" "../target/fuzz-corpus/$t" "../$SEEDS/$t" -- "${args[@]}") > "$log" 2>&1; then
+  if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer "$SANITIZER" "$t" "../target/fuzz-corpus/$t" "../$SEEDS/$t" -- "${args[@]}") > "$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "fuzz target $t failed: the input is in fuzz/artifacts/$t/ (log: $log)" >&2
     exit 1

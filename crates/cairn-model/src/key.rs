@@ -146,7 +146,8 @@ fn parse_log_name(file: &str, account: &str, service: &str) -> Option<FileName> 
     let unique = parts.next()?;
     let stamp = parts.next()?;
     let region = parts.next()?;
-    if unique.is_empty() || !unique.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if unique.is_empty() || !unique.bytes().all(|b| b.is_ascii_alphanumeric()) || !is_region(region)
+    {
         return None;
     }
     Some(FileName {
@@ -175,7 +176,7 @@ fn parse_digest_name(file: &str, account: &str) -> Option<FileName> {
     let (rest, stamp) = rest.rsplit_once('_')?;
     let (rest, home_region) = rest.rsplit_once('_')?;
     let (region, trail) = rest.split_once('_')?;
-    if trail.is_empty() {
+    if trail.is_empty() || !is_region(region) || !is_region(home_region) {
         return None;
     }
     Some(FileName {
@@ -219,6 +220,14 @@ fn folder_date(y: &str, m: &str, d: &str) -> Option<Date> {
         d.parse().ok()?,
     )
     .ok()
+}
+
+/// A region name as it appears in keys and file names: `us-east-1`, `us-gov-west-1`, ...
+pub fn is_region(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// An AWS account id: exactly 12 digits.
@@ -320,6 +329,18 @@ mod tests {
         ];
         for (key, want) in cases {
             assert_eq!(&kind_of(key), want, "key {key}");
+        }
+    }
+
+    #[test]
+    fn a_file_name_without_a_region_is_skipped() {
+        // Found by the s3_key fuzz target: an empty region before the trail name was taken.
+        for key in [
+            "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/05/111122223333_CloudTrail-Digest__t_us-east-1_20240305T120512Z.json.gz",
+            "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/05/111122223333_CloudTrail-Digest_us-east-1_t__20240305T120512Z.json.gz",
+            "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/05/111122223333_CloudTrail__20240305T1005Z_AbCdEf0123456789.json.gz",
+        ] {
+            assert!(matches!(route(key), Route::Skip { .. }), "{key}");
         }
     }
 
