@@ -63,3 +63,9 @@ step "cargo test (whole workspace)"
 # Benchmarks are built (not timed) so they cannot rot.
 cargo build --workspace --benches --locked
 cargo test --workspace --locked --no-fail-fast
+
+step "fuzz smoke: every target for ${CAIRN_FUZZ_SECONDS:-20} s (cargo fuzz, AddressSanitizer)"
+./scripts/fuzz.sh "${CAIRN_FUZZ_SECONDS:-20}"
+
+step "soak: ${CAIRN_SOAK_MINUTES:-3} minutes of serve --follow under faults and kills"
+./scripts/soak.sh "${CAIRN_SOAK_MINUTES:-3}"

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aws::{FaultProxy, Faults, Moto};
+use aws::{FaultProxy, Faults, Moto, wait_for};
 use serde_json::Value;
 
 fn cairn(data: &Path, moto: &Moto) -> Command {
@@ -313,23 +313,6 @@ fn publish(moto: &Moto, topic: &str, message: &str) {
     moto.aws(&["sns", "publish", "--topic-arn", topic, "--message", message]);
 }
 
-fn queue_counts(moto: &Moto, url: &str) -> (u64, u64) {
-    let a = moto.aws_json(&[
-        "sqs",
-        "get-queue-attributes",
-        "--queue-url",
-        url,
-        "--attribute-names",
-        "ApproximateNumberOfMessages",
-        "ApproximateNumberOfMessagesNotVisible",
-    ]);
-    let get = |k: &str| a["Attributes"][k].as_str().unwrap().parse().unwrap();
-    (
-        get("ApproximateNumberOfMessages"),
-        get("ApproximateNumberOfMessagesNotVisible"),
-    )
-}
-
 /// A queue, a bucket with the generated trail's files (not yet announced), and their keys.
 fn queue_and_bucket(moto: &Moto, trail: &Path, events: &str) -> (String, Vec<String>) {
     generate(
@@ -350,17 +333,7 @@ fn queue_and_bucket(moto: &Moto, trail: &Path, events: &str) -> (String, Vec<Str
         ],
     );
     moto.aws(&["s3", "mb", "s3://trail"]);
-    let url = moto.aws_json(&[
-        "sqs",
-        "create-queue",
-        "--queue-name",
-        "notifications",
-        "--attributes",
-        "VisibilityTimeout=6",
-    ])["QueueUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = moto.create_queue("notifications", 6);
     let keys: Vec<String> = files(&trail.join("AWSLogs"))
         .into_iter()
         .map(|p| format!("AWSLogs/{}", p.display()))
@@ -389,35 +362,6 @@ fn sync(moto: &Moto, trail: &Path) {
     ]);
 }
 
-/// Makes the bucket send its S3 event notifications to the queue (moto sends the test event).
-fn notify_queue(moto: &Moto, url: &str) {
-    let arn = queue_arn(moto, url);
-    moto.aws(&[
-        "s3api",
-        "put-bucket-notification-configuration",
-        "--bucket",
-        "trail",
-        "--notification-configuration",
-        &format!(
-            r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
-        ),
-    ]);
-}
-
-fn queue_arn(moto: &Moto, url: &str) -> String {
-    moto.aws_json(&[
-        "sqs",
-        "get-queue-attributes",
-        "--queue-url",
-        url,
-        "--attribute-names",
-        "QueueArn",
-    ])["Attributes"]["QueueArn"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn one_queue_with_every_notification_shape() {
     let moto = Moto::start();
@@ -426,7 +370,7 @@ fn one_queue_with_every_notification_shape() {
     let (url, keys) = queue_and_bucket(&moto, &trail, "3000");
     assert!(keys.len() >= 7, "{keys:?}");
     sync(&moto, &trail);
-    let arn = queue_arn(&moto, &url);
+    let arn = moto.queue_arn(&url);
     let topic = moto.aws_json(&["sns", "create-topic", "--name", "trail"])["TopicArn"]
         .as_str()
         .unwrap()
@@ -443,7 +387,7 @@ fn one_queue_with_every_notification_shape() {
     ]);
 
     // 1. S3 to SQS directly: configuring it sends the test event; then a re-upload of key 0.
-    notify_queue(&moto, &url);
+    moto.notify_queue("trail", &url);
     upload(&moto, &trail, &keys[0]);
     // 2. An S3 event wrapped by SNS.
     let s3_event = |key: &str| {
@@ -510,7 +454,7 @@ fn one_queue_with_every_notification_shape() {
     ok(c);
     assert_eq!(event_ids(&data, &moto), event_ids(&want, &moto));
     // The queue holds only the garbage (hidden for a while, then back for the redrive policy).
-    assert_eq!(queue_counts(&moto, &url), (0, 1));
+    assert_eq!(moto.queue_counts(&url), (0, 1));
 }
 
 #[test]
@@ -565,21 +509,13 @@ fn faults_between_cairn_and_s3_still_give_the_exact_set() {
     );
 }
 
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 #[test]
 fn a_killed_follower_loses_and_doubles_nothing() {
     let moto = Moto::start();
     let t = tempfile::tempdir().unwrap();
     let trail = t.path().join("trail");
     let (url, keys) = queue_and_bucket(&moto, &trail, "20000");
-    notify_queue(&moto, &url);
+    moto.notify_queue("trail", &url);
     sync(&moto, &trail);
     let data = t.path().join("data");
     let port = {
@@ -615,7 +551,7 @@ fn a_killed_follower_loses_and_doubles_nothing() {
 
     let mut child = follow(&data);
     wait_for("every object", Duration::from_secs(120), || {
-        lines() >= keys.len() && queue_counts(&moto, &url) == (0, 0)
+        lines() >= keys.len() && moto.queue_counts(&url) == (0, 0)
     });
     // The metrics endpoint speaks the Prometheus text format.
     let (status, headers, body) =
@@ -989,7 +925,7 @@ fn messages_stay_hidden_while_a_slow_batch_is_in_work() {
         "--attributes",
         "VisibilityTimeout=2",
     ]);
-    notify_queue(&moto, &url);
+    moto.notify_queue("trail", &url);
     let objects = &keys[..4];
     for k in objects {
         upload(&moto, &trail, k);
@@ -1027,7 +963,7 @@ fn messages_stay_hidden_while_a_slow_batch_is_in_work() {
     let mut in_work_since = None;
     let mut reappeared = 0;
     wait_for("the slow batch", Duration::from_secs(120), || {
-        let (visible, in_flight) = queue_counts(&moto, &url);
+        let (visible, in_flight) = moto.queue_counts(&url);
         if in_flight > 0 && in_work_since.is_none() {
             in_work_since = Some(Instant::now());
         }
@@ -1050,7 +986,7 @@ fn messages_stay_hidden_while_a_slow_batch_is_in_work() {
     );
     assert_eq!(reappeared, 0, "no message became visible while in work");
     wait_for("the queue to empty", Duration::from_secs(30), || {
-        queue_counts(&moto, &url) == (0, 0)
+        moto.queue_counts(&url) == (0, 0)
     });
 }
 
@@ -1068,7 +1004,7 @@ fn following_through_faults_on_sqs_and_s3_gives_the_exact_set() {
         "--attributes",
         "VisibilityTimeout=3",
     ]);
-    notify_queue(&moto, &url);
+    moto.notify_queue("trail", &url);
     sync(&moto, &trail);
     // Every request of cairn, to SQS and to S3, goes through the faults.
     let proxy = FaultProxy::start(
@@ -1099,7 +1035,7 @@ fn following_through_faults_on_sqs_and_s3_gives_the_exact_set() {
         Duration::from_secs(240),
         || {
             let l = std::fs::read_to_string(&ledger).unwrap_or_default();
-            keys.iter().all(|k| l.contains(k.as_str())) && queue_counts(&moto, &url) == (0, 0)
+            keys.iter().all(|k| l.contains(k.as_str())) && moto.queue_counts(&url) == (0, 0)
         },
     );
     Command::new("kill")

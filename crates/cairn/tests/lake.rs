@@ -272,38 +272,8 @@ fn ddl_for_every_engine() {
 /// A bucket `trail` whose new objects are announced on a queue; the trail uploaded to it.
 fn announced_trail(moto: &Moto, trail: &Path) -> String {
     moto.aws(&["s3", "mb", "s3://trail"]);
-    let url = moto.aws_json(&[
-        "sqs",
-        "create-queue",
-        "--queue-name",
-        "notifications",
-        "--attributes",
-        "VisibilityTimeout=10",
-    ])["QueueUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let arn = moto.aws_json(&[
-        "sqs",
-        "get-queue-attributes",
-        "--queue-url",
-        &url,
-        "--attribute-names",
-        "QueueArn",
-    ])["Attributes"]["QueueArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    moto.aws(&[
-        "s3api",
-        "put-bucket-notification-configuration",
-        "--bucket",
-        "trail",
-        "--notification-configuration",
-        &format!(
-            r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
-        ),
-    ]);
+    let url = moto.create_queue("notifications", 10);
+    moto.notify_queue("trail", &url);
     moto.aws(&[
         "s3",
         "sync",

@@ -218,6 +218,83 @@ impl Moto {
             .chain([("AWS_ENDPOINT_URL".to_string(), self.endpoint.clone())])
             .collect()
     }
+
+    /// Creates an SQS queue with this visibility timeout (seconds); its URL.
+    pub fn create_queue(&self, name: &str, visibility_timeout: u32) -> String {
+        self.aws_json(&[
+            "sqs",
+            "create-queue",
+            "--queue-name",
+            name,
+            "--attributes",
+            &format!("VisibilityTimeout={visibility_timeout}"),
+        ])["QueueUrl"]
+            .as_str()
+            .expect("a queue URL")
+            .to_string()
+    }
+
+    pub fn queue_arn(&self, url: &str) -> String {
+        self.aws_json(&[
+            "sqs",
+            "get-queue-attributes",
+            "--queue-url",
+            url,
+            "--attribute-names",
+            "QueueArn",
+        ])["Attributes"]["QueueArn"]
+            .as_str()
+            .expect("a queue ARN")
+            .to_string()
+    }
+
+    /// Makes `bucket` send its S3 event notifications for new objects to the queue at `url`
+    /// (moto sends the test event at once).
+    pub fn notify_queue(&self, bucket: &str, url: &str) {
+        let arn = self.queue_arn(url);
+        self.aws(&[
+            "s3api",
+            "put-bucket-notification-configuration",
+            "--bucket",
+            bucket,
+            "--notification-configuration",
+            &format!(
+                r#"{{"QueueConfigurations":[{{"QueueArn":"{arn}","Events":["s3:ObjectCreated:*"]}}]}}"#
+            ),
+        ]);
+    }
+
+    /// The queue's visible and in-flight message counts.
+    pub fn queue_counts(&self, url: &str) -> (u64, u64) {
+        let a = self.aws_json(&[
+            "sqs",
+            "get-queue-attributes",
+            "--queue-url",
+            url,
+            "--attribute-names",
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+        ]);
+        let get = |k: &str| {
+            a["Attributes"][k]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{k} in {a}"))
+        };
+        (
+            get("ApproximateNumberOfMessages"),
+            get("ApproximateNumberOfMessagesNotVisible"),
+        )
+    }
+}
+
+/// Polls `f` every 250 ms until it holds; panics after `timeout`.
+pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(250));
+    }
 }
 
 impl Drop for Moto {
@@ -279,7 +356,8 @@ pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str
         .map(|(_, v)| v.as_str())
 }
 
-fn try_http(
+/// [`http`], with I/O errors (a refused connection, say) returned.
+pub fn try_http(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
