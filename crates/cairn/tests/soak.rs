@@ -281,6 +281,9 @@ fn ask_forever(port: u16, stop: &AtomicBool, asked: &Asked) {
     }
 }
 
+/// A line of the plot: its name, its colour and its value in a sample.
+type Series = (&'static str, &'static str, fn(&Sample) -> f64);
+
 /// The samples as an SVG: resident and anonymous memory (MiB) above, open descriptors below,
 /// with a red line at each kill.
 fn plot(samples: &[Sample], kills: &[f64], end: f64) -> String {
@@ -292,7 +295,7 @@ fn plot(samples: &[Sample], kills: &[f64], end: f64) -> String {
 <rect width="{w}" height="{h}" fill="white"/>
 "#
     );
-    let panels: [(&str, f64, Vec<(&str, &str, fn(&Sample) -> f64)>); 2] = [
+    let panels: [(&str, f64, Vec<Series>); 2] = [
         (
             "memory of cairn serve (MiB)",
             top,
