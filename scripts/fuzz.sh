@@ -11,7 +11,8 @@
 # and seconds per target) goes to target/fuzz-summary.txt.
 #
 # cargo fuzz needs nightly compiler flags: RUSTC_BOOTSTRAP=1 lets the stable toolchain take
-# them. FUZZ_SANITIZER=none|address (default address).
+# them. FUZZ_SANITIZER=none|address (default address). FUZZ_SEED=N makes libFuzzer's random
+# choices repeatable (CI's smoke run uses 1); unset, each run differs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
@@ -78,6 +79,7 @@ for t in "${TARGETS[@]}"; do
   d=$(dict "$t")
   args=(-max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1)
   [ -n "$d" ] && args+=(-dict="$d")
+  [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED")
   echo "==> $t for ${SECONDS_EACH}s" >&2
   log=target/fuzz-$t.log
   if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer "$SANITIZER" "$t" "../target/fuzz-corpus/$t" "../$SEEDS/$t" -- "${args[@]}") > "$log" 2>&1; then

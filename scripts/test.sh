@@ -65,7 +65,8 @@ cargo build --workspace --benches --locked
 cargo test --workspace --locked --no-fail-fast
 
 step "fuzz smoke: every target for ${CAIRN_FUZZ_SECONDS:-20} s (cargo fuzz, AddressSanitizer)"
-./scripts/fuzz.sh "${CAIRN_FUZZ_SECONDS:-20}"
+# A fixed seed, so that a crash here is the same crash on the next run.
+FUZZ_SEED=1 ./scripts/fuzz.sh "${CAIRN_FUZZ_SECONDS:-20}"
 
 step "soak: ${CAIRN_SOAK_MINUTES:-3} minutes of serve --follow under faults and kills"
 ./scripts/soak.sh "${CAIRN_SOAK_MINUTES:-3}"
