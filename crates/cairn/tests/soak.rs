@@ -422,12 +422,13 @@ fn soak() {
     let unique = manifest["unique_events"].as_u64().unwrap();
     let files = trail_files(&trail.join("AWSLogs"));
 
-    // The bucket notifies the queue; the queue gives up on a message after 3 receives.
+    // The bucket notifies the queue; the queue gives up on a message after 10 receives (a SIGKILL
+    // counts against every message of the batch in work, so a low count dead-letters good ones).
     moto.aws(&["s3", "mb", "s3://trail"]);
     let dlq = moto.create_queue("notifications-dlq", 30);
     let url = moto.create_queue("notifications", 5);
     let redrive = format!(
-        r#"{{"RedrivePolicy":"{{\"deadLetterTargetArn\":\"{}\",\"maxReceiveCount\":\"3\"}}"}}"#,
+        r#"{{"RedrivePolicy":"{{\"deadLetterTargetArn\":\"{}\",\"maxReceiveCount\":\"10\"}}"}}"#,
         moto.queue_arn(&dlq)
     );
     moto.aws(&[
