@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aws::{FaultProxy, Faults, Moto, wait_for};
+use aws::{FaultProxy, Faults, Moto, files, wait_for};
 use serde_json::Value;
 
 fn cairn(data: &Path, moto: &Moto) -> Command {
@@ -73,24 +73,6 @@ fn count(data: &Path, moto: &Moto, q: &str) -> u64 {
     let mut c = cairn(data, moto);
     c.args(["search", q, "--count"]);
     ok(c).trim().parse().unwrap()
-}
-
-/// Every file under `dir`, as keys relative to it.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

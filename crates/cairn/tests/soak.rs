@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use aws::{FaultProxy, Faults, Moto, UNCHECKED_AUTH, try_http, wait_for};
+use aws::{FaultProxy, Faults, Moto, UNCHECKED_AUTH, files, try_http, wait_for};
 use serde_json::Value;
 
 const FROM: &str = "2025-05-01T00:00:00Z";
@@ -76,18 +76,7 @@ fn ok(mut c: Command) -> String {
 /// Every file under `dir`, relative to it, in the order CloudTrail would deliver them: by the
 /// time in their names.
 fn trail_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
+    let mut out = files(dir);
     let time = |p: &PathBuf| {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         (name.split('_').nth(3).unwrap_or("").to_string(), name)
@@ -134,7 +123,7 @@ fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
-/// A small deterministic generator (xorshift), for the kill schedule and the feeder's choices.
+/// A small deterministic generator (xorshift), for the kill schedule.
 struct Rng(u64);
 
 impl Rng {
