@@ -317,9 +317,11 @@ async fn access_matrix_every_route_every_role() {
     let t = tokens.create("ci", Role::Viewer, Scope::new(&[A.into()], &[]), 0);
     tokens.save(s.store.dir()).unwrap();
     who.push(("token-a", Who::Bearer(format!("{}:{}", t.id, t.secret))));
+    // The right secret with its last character changed (to one it surely is not).
+    let last = if t.secret.ends_with('x') { 'y' } else { 'x' };
     who.push((
         "token-wrong",
-        Who::Bearer(format!("{}:{}x", t.id, &t.secret[..39])),
+        Who::Bearer(format!("{}:{}{last}", t.id, &t.secret[..39])),
     ));
 
     for (name, w) in &who {
