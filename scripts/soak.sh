@@ -17,4 +17,5 @@ if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/aws" ]; then
 fi
 export CAIRN_VENV="$VENV"
 rm -rf "$CAIRN_SOAK_OUT"
-cargo test -p cairn --locked --test soak -- --ignored --nocapture
+# --workspace: the features the whole test suite was built with, so nothing is built again.
+cargo test --workspace --locked --test soak -- --ignored --nocapture

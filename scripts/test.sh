@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+# Each step prints the seconds since the start, so that a slow CI run shows where the time went.
+step() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*" >&2; }
 
 step "toolchain"
 cargo --version
@@ -70,3 +71,5 @@ FUZZ_SEED=1 ./scripts/fuzz.sh "${CAIRN_FUZZ_SECONDS:-20}"
 
 step "soak: ${CAIRN_SOAK_MINUTES:-3} minutes of serve --follow under faults and kills"
 ./scripts/soak.sh "${CAIRN_SOAK_MINUTES:-3}"
+
+step "all checks passed"
