@@ -27,7 +27,7 @@ use time::{Date, OffsetDateTime, Time};
 
 use crate::StoreError;
 use crate::doc::to_v6;
-use crate::schema::{Fields, KEYWORD_TOKENIZER, Kind, TEXT_TOKENIZER};
+use crate::schema::{FULL_TEXT_TOKENIZER, Fields, KEYWORD_TOKENIZER, Kind, TEXT_TOKENIZER};
 
 /// Paths that are not in the record but derived by cairn, or short aliases.
 const ALIASES: &[(&str, &str)] = &[("account", "recipientAccountId"), ("region", "awsRegion")];
@@ -41,6 +41,7 @@ pub const INTEGRITY_FIELD: &str = "cairn.integrity";
 pub struct Lowerer {
     fields: Fields,
     text: TextAnalyzer,
+    full_text: TextAnalyzer,
     keyword: TextAnalyzer,
     now: OffsetDateTime,
     /// Where `cairn.integrity` is read from, loaded when a query first names it.
@@ -82,6 +83,7 @@ impl Lowerer {
         Lowerer {
             fields: fields.clone(),
             text: get(TEXT_TOKENIZER),
+            full_text: get(FULL_TEXT_TOKENIZER),
             keyword: get(KEYWORD_TOKENIZER),
             now,
             data_dir: None,
@@ -196,28 +198,17 @@ impl Lowerer {
     fn text_match(&mut self, field: Option<&str>, value: &str) -> Result<Q, StoreError> {
         let Some(field) = field else {
             let words = Self::tokens(&mut self.text, value);
-            let terms: Vec<Term> = words
+            // The words and their dotted pairs, as the full-text field holds them.
+            let terms: Vec<Term> = Self::tokens(&mut self.full_text, value)
                 .iter()
                 .map(|t| Term::from_field_text(self.fields.all, t))
                 .collect();
             return Ok(match terms.len() {
                 0 => Box::new(EmptyQuery),
                 1 => Self::sequence(terms),
-                // The full-text field has no positions: find the events holding every word,
+                // The full-text field has no positions: find the events holding every token,
                 // then keep those where the words stand in this order in one value.
-                _ => {
-                    let mut clauses: Vec<(Occur, Q)> = terms
-                        .into_iter()
-                        .map(|t| {
-                            (
-                                Occur::Must,
-                                Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Q,
-                            )
-                        })
-                        .collect();
-                    clauses.push((Occur::Must, phrase_check(self.fields.raw, words)));
-                    Box::new(BooleanQuery::new(clauses))
-                }
+                _ => phrase_check(&self.fields, terms, words)?,
             });
         };
         let path = normalize_field(field);
@@ -506,27 +497,92 @@ pub fn event_id_query(fields: &Fields, id: &str) -> Q {
 }
 
 /// Keeps the events in which `words` appear in this order within one string value of the
-/// record, read from the stored bytes. Used only after the words themselves have matched, so it
-/// reads a handful of records, not the store.
-fn phrase_check(raw: Field, words: Vec<String>) -> Q {
-    use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
-    let words = std::sync::Arc::new(words);
-    let factory = move |seg: &tantivy::SegmentReader| {
-        let store = seg.get_store_reader(16)?;
-        let words = words.clone();
-        Ok(move |doc: tantivy::DocId| {
-            let Ok(d) = store.get::<tantivy::TantivyDocument>(doc) else {
-                return false;
-            };
-            use tantivy::schema::Value as _;
-            let Some(bytes) = d.get_first(raw).and_then(|v| v.as_bytes()) else {
-                return false;
-            };
-            serde_json::from_slice::<serde_json::Value>(bytes)
-                .is_ok_and(|v| contains_phrase(&v, &words))
-        })
-    };
-    Box::new(DocPredicateQuery::from(FunctionPredicate::from(factory)))
+/// record, read from the stored bytes of only the events that hold every token (`terms`: the
+/// words and their dotted pairs).
+///
+/// tantivy's `FunctionPredicate` would walk the whole segment: in an intersection, each
+/// candidate that fails sends it on to read every following record until one passes, which made
+/// a bare IP address read most of the store. Here the predicate's necessary condition is the
+/// words' own intersection, so records outside it are never read.
+fn phrase_check(fields: &Fields, terms: Vec<Term>, words: Vec<String>) -> Result<Q, StoreError> {
+    use tantivy::query::EnableScoring;
+    use tantivy::query::doc_predicate_query::DocPredicateQuery;
+    let all_words = BooleanQuery::new(
+        terms
+            .into_iter()
+            .map(|t| {
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Q,
+                )
+            })
+            .collect(),
+    );
+    let candidates = all_words.weight(EnableScoring::disabled_from_schema(&fields.schema))?;
+    Ok(Box::new(DocPredicateQuery::from(PhrasePredicate {
+        words: std::sync::Arc::new(words),
+        raw: fields.raw,
+        candidates,
+    })))
+}
+
+/// [`phrase_check`]'s predicate: the words in order, over the events that hold them all.
+struct PhrasePredicate {
+    words: std::sync::Arc<Vec<String>>,
+    raw: Field,
+    candidates: Box<dyn tantivy::query::Weight>,
+}
+
+impl std::fmt::Debug for PhrasePredicate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhrasePredicate")
+            .field("words", &self.words)
+            .finish_non_exhaustive()
+    }
+}
+
+impl tantivy::query::doc_predicate_query::DocPredicate for PhrasePredicate {
+    type SegmentDocPredicate = SegmentPhrase;
+
+    fn doc_predicate(
+        &self,
+        segment: &tantivy::SegmentReader,
+    ) -> tantivy::Result<
+        tantivy::query::doc_predicate_query::ConstOrVariableSegmentPredicate<SegmentPhrase>,
+    > {
+        let necessary_condition: Box<dyn tantivy::DocSet> =
+            Box::new(self.candidates.scorer(segment, 1.0)?);
+        Ok(
+            tantivy::query::doc_predicate_query::ConstOrVariableSegmentPredicate::Variable {
+                predicate: SegmentPhrase {
+                    store: segment.get_store_reader(16)?,
+                    words: self.words.clone(),
+                    raw: self.raw,
+                },
+                necessary_condition,
+            },
+        )
+    }
+}
+
+struct SegmentPhrase {
+    store: tantivy::store::StoreReader,
+    words: std::sync::Arc<Vec<String>>,
+    raw: Field,
+}
+
+impl tantivy::query::doc_predicate_query::SegmentDocPredicate for SegmentPhrase {
+    fn eval(&mut self, doc: tantivy::DocId) -> bool {
+        use tantivy::schema::Value as _;
+        let Ok(d) = self.store.get::<tantivy::TantivyDocument>(doc) else {
+            return false;
+        };
+        let Some(bytes) = d.get_first(self.raw).and_then(|v| v.as_bytes()) else {
+            return false;
+        };
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .is_ok_and(|v| contains_phrase(&v, &self.words))
+    }
 }
 
 fn contains_phrase(v: &serde_json::Value, words: &[String]) -> bool {

@@ -13,6 +13,10 @@ use tantivy::tokenizer::{LowerCaser, RawTokenizer, RemoveLongFilter, TextAnalyze
 /// longer than 100 bytes (base64 blobs, session tokens) are left out of the index; the record
 /// itself is kept whole.
 pub const TEXT_TOKENIZER: &str = "cairn_text";
+/// Tokenizer of the full-text field ([`crate::tokenizer::FullTextTokenizer`]): the words of
+/// [`TEXT_TOKENIZER`] and their dotted pairs. (Stores from before the pairs name
+/// `cairn_text` here, so they are told apart as a different schema.)
+pub const FULL_TEXT_TOKENIZER: &str = "cairn_full_text";
 /// Tokenizer of keyword fields: the whole value as one lowercased token.
 pub const KEYWORD_TOKENIZER: &str = "cairn_keyword";
 
@@ -184,8 +188,11 @@ impl Fields {
         // `lower::phrase_check`), which keeps positions out of the largest field.
         let all = b.add_text_field(
             "all",
-            TextOptions::default()
-                .set_indexing_options(text_indexing.set_index_option(IndexRecordOption::Basic)),
+            TextOptions::default().set_indexing_options(
+                text_indexing
+                    .set_tokenizer(FULL_TEXT_TOKENIZER)
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
         );
         let keyword_indexing = TextFieldIndexing::default()
             .set_tokenizer(KEYWORD_TOKENIZER)
@@ -276,6 +283,10 @@ pub fn register_tokenizers(index: &tantivy::Index) {
         .filter(RemoveLongFilter::limit(4096))
         .filter(LowerCaser)
         .build();
+    let full_text = TextAnalyzer::builder(crate::tokenizer::FullTextTokenizer::default())
+        .filter(RemoveLongFilter::limit(100))
+        .build();
     index.tokenizers().register(TEXT_TOKENIZER, text);
+    index.tokenizers().register(FULL_TEXT_TOKENIZER, full_text);
     index.tokenizers().register(KEYWORD_TOKENIZER, keyword);
 }

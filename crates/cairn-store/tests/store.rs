@@ -178,6 +178,14 @@ fn every_query_form() {
         ("\"not user\"", 0),
         ("\"is not authorized\"", 1),
         ("authorized", 1),
+        // Phrases among other clauses, negated, and a bare IP address (a phrase of numbers).
+        ("\"is not authorized\" AND readOnly:true", 1),
+        ("\"is not authorized\" AND readOnly:false", 0),
+        ("NOT \"not authorized\"", 4),
+        ("\"not authorized\" OR needleinthehaystack", 2),
+        ("203.0.113.7", 1),
+        ("203.0.113.8", 0),
+        ("ec2.amazonaws.com", 2),
         ("AccessDenied OR ConsoleLogin", 2),
         (
             "(eventName:Decrypt OR eventName:ConsoleLogin) AND awsRegion:us-east-1",
