@@ -58,6 +58,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo deny: licenses, duplicate versions, sources"
 # Advisories need the RustSec database from github.com, which is not reachable here.
 cargo deny --version >/dev/null 2>&1 || cargo install cargo-deny --locked --quiet
+# cargo deny reads the metadata of every platform's crates; a build downloads only this one's.
+cargo fetch --locked
 cargo deny --offline check licenses bans sources
 
 step "cargo test (whole workspace)"
