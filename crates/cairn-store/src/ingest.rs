@@ -314,6 +314,10 @@ pub fn ingest_watched(
         }
         work.push((o, origin));
     }
+    // In delivery-time order across accounts and regions (a stable sort: files without a time
+    // keep their place, first), so that the correlations see events about as they happened
+    // rather than one partition's days after another's.
+    work.sort_by_key(|(_, origin)| origin.delivered);
     progress
         .objects_total
         .store(work.len() as u64, Ordering::Relaxed);

@@ -700,3 +700,60 @@ fn correlation_windows_survive_a_restart_storms_are_suppressed_and_alerts_are_de
         sent[0]
     );
 }
+
+/// rsigma's correlation windows assume events come in time order. A backfill reads many
+/// partitions; read one after the other, a principal's denials of one day sat in the window
+/// when those of the day before came from another region, and twelve and twelve made a false
+/// burst of twenty-four. Files are read in delivery-time order, whatever their key order.
+#[test]
+fn a_backfill_across_regions_raises_no_burst_from_days_apart() {
+    let t = tempfile::tempdir().unwrap();
+    let data = t.path().join("data");
+    let denial = fixture("access-denied-burst", "fires-leaked-key.jsonl")
+        .into_iter()
+        .find(|e| e.get("errorCode").is_some())
+        .expect("the fixture has denials");
+    let principal = "arn:aws:iam::111122223333:user/svc-reporting";
+    let mut n = 0;
+    let mut event = |arn: &str, time: String| {
+        n += 1;
+        let mut e = denial.clone();
+        e["eventID"] = json!(format!("dddddddd-0000-4000-8000-{n:012}"));
+        e["eventTime"] = json!(time);
+        e["userIdentity"]["arn"] = json!(arn);
+        e
+    };
+    // eu-west-1 sorts before us-east-1 but holds the later day: twelve denials by the
+    // principal, then more than a feed chunk of single denials by others, so that the
+    // principal's twelve are in the windows before the other region's file is read.
+    let mut later: Vec<Value> = (0..12)
+        .map(|i| event(principal, format!("2026-11-21T10:00:{:02}Z", i * 4)))
+        .collect();
+    for i in 0..4200 {
+        later.push(event(
+            &format!("arn:aws:iam::111122223333:user/other-{i}"),
+            format!("2026-11-21T11:{:02}:{:02}Z", i / 60 % 60, i % 60),
+        ));
+    }
+    let earlier: Vec<Value> = (0..12)
+        .map(|i| event(principal, format!("2026-11-20T10:00:{:02}Z", i * 4)))
+        .collect();
+    let root = t.path().join("trail/AWSLogs/111122223333/CloudTrail");
+    for (region, day, events) in [("eu-west-1", "21", &later), ("us-east-1", "20", &earlier)] {
+        let dir = root.join(region).join("2026/11").join(day);
+        std::fs::create_dir_all(&dir).unwrap();
+        let name =
+            format!("111122223333_CloudTrail_{region}_202611{day}T1105Z_AbCdEf0123456789.json");
+        std::fs::write(dir.join(name), json!({ "Records": events }).to_string()).unwrap();
+    }
+    let mut c = cairn(&data);
+    c.arg("ingest")
+        .arg(t.path().join("trail"))
+        .args(["--threads", "1", "-q"]);
+    ok(c);
+    let bursts: Vec<Value> = alerts(&data)
+        .into_iter()
+        .filter(|a| a["rule"] == "Burst of Access Denied Errors From One Principal")
+        .collect();
+    assert!(bursts.is_empty(), "no burst happened: {bursts:#?}");
+}
