@@ -12,7 +12,9 @@
 #
 # cargo fuzz needs nightly compiler flags: RUSTC_BOOTSTRAP=1 lets the stable toolchain take
 # them. FUZZ_SANITIZER=none|address (default address). FUZZ_SEED=N makes libFuzzer's random
-# choices repeatable (CI's smoke run uses 1); unset, each run differs.
+# choices repeatable (CI's smoke run uses 1); unset, each run differs. FUZZ_PROFILE=dev builds
+# the targets unoptimized (cargo fuzz --dev): it builds in a fraction of the time and runs
+# slower, which suits CI's short smoke run; the default, release, is for real campaigns.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
@@ -21,6 +23,11 @@ ALL=(decode s3_key notification query sigma digest lookup api_json)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL[@]}")
 SANITIZER=${FUZZ_SANITIZER:-address}
+case "${FUZZ_PROFILE:-release}" in
+  release) PROFILE=() ;;
+  dev) PROFILE=(--dev) ;;
+  *) echo "FUZZ_PROFILE is release or dev, not ${FUZZ_PROFILE}" >&2; exit 2 ;;
+esac
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "installing cargo-fuzz" >&2
@@ -82,7 +89,7 @@ for t in "${TARGETS[@]}"; do
   [ -n "${FUZZ_SEED:-}" ] && args+=(-seed="$FUZZ_SEED")
   echo "==> $t for ${SECONDS_EACH}s" >&2
   log=target/fuzz-$t.log
-  if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer "$SANITIZER" "$t" "../target/fuzz-corpus/$t" "../$SEEDS/$t" -- "${args[@]}") > "$log" 2>&1; then
+  if ! (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "${PROFILE[@]}" --sanitizer "$SANITIZER" "$t" "../target/fuzz-corpus/$t" "../$SEEDS/$t" -- "${args[@]}") > "$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "fuzz target $t failed: the input is in fuzz/artifacts/$t/ (log: $log)" >&2
     exit 1
