@@ -197,12 +197,14 @@ impl Lowerer {
 
     fn text_match(&mut self, field: Option<&str>, value: &str) -> Result<Q, StoreError> {
         let Some(field) = field else {
-            let words = Self::tokens(&mut self.text, value);
-            // The words and their dotted pairs, as the full-text field holds them.
-            let terms: Vec<Term> = Self::tokens(&mut self.full_text, value)
+            // The words and their dotted pairs, as the full-text field holds them; a word never
+            // holds a `.`, a pair always does.
+            let tokens = Self::tokens(&mut self.full_text, value);
+            let terms: Vec<Term> = tokens
                 .iter()
                 .map(|t| Term::from_field_text(self.fields.all, t))
                 .collect();
+            let words: Vec<String> = tokens.into_iter().filter(|t| !t.contains('.')).collect();
             return Ok(match terms.len() {
                 0 => Box::new(EmptyQuery),
                 1 => Self::sequence(terms),

@@ -181,14 +181,17 @@ impl TokenStream for FullTextTokenStream<'_> {
 mod tests {
     use super::*;
 
-    fn words(s: &str) -> Vec<String> {
-        let mut t = IdTokenizer::default();
+    fn tokens(mut t: impl Tokenizer, s: &str) -> Vec<String> {
         let mut stream = t.token_stream(s);
         let mut out = Vec::new();
         while stream.advance() {
             out.push(stream.token().text.clone());
         }
         out
+    }
+
+    fn words(s: &str) -> Vec<String> {
+        tokens(IdTokenizer::default(), s)
     }
 
     #[test]
@@ -222,13 +225,7 @@ mod tests {
     }
 
     fn full_text(s: &str) -> Vec<String> {
-        let mut t = FullTextTokenizer::default();
-        let mut stream = t.token_stream(s);
-        let mut out = Vec::new();
-        while stream.advance() {
-            out.push(stream.token().text.clone());
-        }
-        out
+        tokens(FullTextTokenizer::default(), s)
     }
 
     #[test]
