@@ -48,7 +48,9 @@ pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
         .with_max_attempts(opts.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS))
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_secs(10));
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .retry_config(retry);
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }
@@ -71,6 +73,15 @@ pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
     base.to_builder()
         .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(provider))
         .build()
+}
+
+/// The one HTTP client of every AWS call: hyper on rustls with ring (the SDK's default brings
+/// aws-lc, a second crypto library to build). Trusts the system's root certificates.
+fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// An S3 client for `conf`; path-style when an endpoint is given (by flag, or by the SDK's
