@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 VENV="${CAIRN_VENV:-$PWD/.venv}"
 if [ ! -x "$VENV/bin/moto_server" ] || ! "$VENV/bin/python" -c 'import boto3' 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' awscli boto3 prometheus-client
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.1' awscli boto3 prometheus-client
 fi
 cargo build --release --locked -p cairn
 CAIRN_VENV="$VENV" exec "$VENV/bin/python" scripts/bench_s3.py "$@"

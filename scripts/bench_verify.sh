@@ -28,7 +28,7 @@ CLI_END=2025-06-01T06:00:00Z
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/aws" ] || ! "$VENV/bin/python" -c 'import boto3' 2>/dev/null; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6' awscli boto3
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.1' awscli boto3
 fi
 PY=$VENV/bin/python
 

@@ -13,7 +13,7 @@ export CAIRN_SOAK_OUT="${CAIRN_SOAK_OUT:-$PWD/target/soak}"
 VENV="${CAIRN_VENV:-$PWD/.venv}"
 if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/aws" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check 'moto[server]>=5.1,<6' awscli
+  "$VENV/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check 'moto[server]==5.2.1' awscli
 fi
 export CAIRN_VENV="$VENV"
 rm -rf "$CAIRN_SOAK_OUT"

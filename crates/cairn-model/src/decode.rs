@@ -46,9 +46,10 @@ impl Default for Limits {
 /// One CloudTrail event: the original bytes and the parsed document.
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// The record exactly as AWS wrote it.
+    /// The record exactly as AWS wrote it; for a [repaired](Repairs) record, the fields cairn
+    /// added come first and the original bytes follow.
     pub raw: Vec<u8>,
-    /// The parsed record.
+    /// The parsed record, with any fields cairn added.
     pub value: serde_json::Value,
     /// `eventID`, the key events are deduplicated on.
     pub id: String,
@@ -56,11 +57,47 @@ pub struct Event {
     pub time: OffsetDateTime,
     /// Position of the record in its object (0-based).
     pub index: u64,
+    /// What cairn had to complete or read leniently.
+    pub repairs: Repairs,
 }
+
+/// What a record needed that a record delivered by CloudTrail never does. Hand-written events,
+/// documentation examples and re-shipped exports lack an `eventID`, write `eventTime` in a
+/// looser form, or (Logstash) replace it with `@timestamp`; such records are kept, marked
+/// under a top-level `cairn` object, and counted, rather than rejected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Repairs {
+    /// No `eventID` (or an empty or null one): one was derived from the record's canonical
+    /// content, so the same record pretty-printed or compacted gets the same id, and two
+    /// identical records remain one event. Marked `cairn.syntheticId: true`.
+    pub synthetic_id: bool,
+    /// No `eventTime`: it was taken from `@timestamp` (Logstash). Marked
+    /// `cairn.timeFrom: "@timestamp"`.
+    pub time_from_timestamp: bool,
+    /// `eventTime` in a common variant of RFC 3339: a space for the `T`, no zone (read as
+    /// UTC), or both. Not marked: the record keeps its own text.
+    pub time_variant: bool,
+}
+
+impl Repairs {
+    /// The repairs made, by their names in the ingest summary.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        [
+            (self.synthetic_id, "synthetic_event_id"),
+            (self.time_from_timestamp, "time_from_@timestamp"),
+            (self.time_variant, "time_variant"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+    }
+}
+
+/// Fields that show a JSON object is a CloudTrail record when its `eventID` is missing.
+const RECORD_MARKERS: [&str; 4] = ["eventVersion", "eventSource", "eventName", "eventType"];
 
 /// Parses and checks one record's bytes.
 pub fn parse_event(raw: Vec<u8>, index: u64, offset: u64) -> Result<Event, DecodeError> {
-    let value: serde_json::Value =
+    let mut value: serde_json::Value =
         serde_json::from_slice(&raw).map_err(|e| DecodeError::InvalidRecord {
             index,
             offset,
@@ -69,23 +106,59 @@ pub fn parse_event(raw: Vec<u8>, index: u64, offset: u64) -> Result<Event, Decod
     let obj = value
         .as_object()
         .ok_or(DecodeError::RecordNotObject { index, offset })?;
-    let id = match obj.get("eventID") {
-        Some(serde_json::Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => {
-            return Err(DecodeError::MissingField {
+    let mut repairs = Repairs::default();
+    let given_id = match obj.get("eventID") {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        None | Some(serde_json::Value::Null) | Some(serde_json::Value::String(_)) => None,
+        Some(_) => {
+            return Err(DecodeError::InvalidRecord {
                 index,
                 offset,
-                field: "eventID",
+                message: "eventID is not a string".into(),
             });
         }
     };
+    let marked = RECORD_MARKERS.iter().any(|k| obj.contains_key(*k));
+    if given_id.is_none() && !marked {
+        return Err(DecodeError::MissingField {
+            index,
+            offset,
+            field: "eventID",
+        });
+    }
     let time = match obj.get("eventTime") {
-        Some(serde_json::Value::String(s)) => {
-            OffsetDateTime::parse(s, &Rfc3339).map_err(|_| DecodeError::InvalidRecord {
-                index,
-                offset,
-                message: format!("eventTime \"{s}\" is not an RFC 3339 time"),
-            })?
+        Some(serde_json::Value::String(s)) => match parse_time(s) {
+            Some((t, exact)) => {
+                repairs.time_variant = !exact;
+                t
+            }
+            None => {
+                return Err(DecodeError::InvalidRecord {
+                    index,
+                    offset,
+                    message: format!(
+                        "eventTime \"{s}\" is not a time (RFC 3339, or date and time with a \
+                         space or without a zone)"
+                    ),
+                });
+            }
+        },
+        None | Some(serde_json::Value::Null) if marked => {
+            // Logstash's CloudTrail input replaces eventTime with @timestamp.
+            let stamp = obj.get("@timestamp").and_then(|v| v.as_str());
+            match stamp.and_then(parse_time) {
+                Some((t, _)) => {
+                    repairs.time_from_timestamp = true;
+                    t
+                }
+                None => {
+                    return Err(DecodeError::MissingField {
+                        index,
+                        offset,
+                        field: "eventTime",
+                    });
+                }
+            }
         }
         _ => {
             return Err(DecodeError::MissingField {
@@ -95,13 +168,161 @@ pub fn parse_event(raw: Vec<u8>, index: u64, offset: u64) -> Result<Event, Decod
             });
         }
     };
+    let id = match given_id {
+        Some(id) => id,
+        None => {
+            repairs.synthetic_id = true;
+            synthetic_event_id(&value)
+        }
+    };
+    let raw = if repairs.synthetic_id || repairs.time_from_timestamp {
+        complete(raw, &mut value, &id, time, repairs)
+    } else {
+        raw
+    };
     Ok(Event {
         raw,
         value,
         id,
         time,
         index,
+        repairs,
     })
+}
+
+/// Reads `eventTime`: RFC 3339, or the variants hand-written and exported events use (a space
+/// for `T`, no zone meaning UTC). The flag says whether it was RFC 3339 as written.
+pub fn parse_time(s: &str) -> Option<(OffsetDateTime, bool)> {
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some((t, true));
+    }
+    let b = s.as_bytes();
+    // YYYY-MM-DD?HH:MM:SS at least.
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T' | b't') {
+        return None;
+    }
+    let mut fixed = String::with_capacity(s.len() + 1);
+    fixed.push_str(&s[..10]);
+    fixed.push('T');
+    fixed.push_str(&s[11..]);
+    let zoned =
+        fixed.ends_with(['Z', 'z']) || fixed[19..].contains('+') || fixed[19..].contains('-');
+    if !zoned {
+        fixed.push('Z');
+    }
+    OffsetDateTime::parse(&fixed, &Rfc3339)
+        .ok()
+        .map(|t| (t, false))
+}
+
+/// A UUID-shaped id for a record that has none: SHA-256 of the record's canonical JSON (keys
+/// sorted at every level, no whitespace), as a version-8 UUID. Formatting does not change it;
+/// any change of content does.
+pub fn synthetic_event_id(value: &serde_json::Value) -> String {
+    let mut h = Sha256::new();
+    canonical(value, &mut h);
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = hex(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..]
+    )
+}
+
+fn canonical(v: &serde_json::Value, h: &mut Sha256) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            h.update(b"{");
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    h.update(b",");
+                }
+                h.update(serde_json::to_string(k).unwrap_or_default().as_bytes());
+                h.update(b":");
+                canonical(&map[k], h);
+            }
+            h.update(b"}");
+        }
+        Value::Array(items) => {
+            h.update(b"[");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    h.update(b",");
+                }
+                canonical(item, h);
+            }
+            h.update(b"]");
+        }
+        other => h.update(other.to_string().as_bytes()),
+    }
+}
+
+/// Adds what a repaired record lacks (`eventID`, `eventTime`) and the `cairn` mark, to the
+/// parsed value and to the stored bytes: in front of the original bytes when none of those
+/// keys is there, or by writing the record out again when one is (as `null` or `""`).
+fn complete(
+    raw: Vec<u8>,
+    value: &mut serde_json::Value,
+    id: &str,
+    time: OffsetDateTime,
+    repairs: Repairs,
+) -> Vec<u8> {
+    use serde_json::{Map, Value};
+    let Value::Object(obj) = value else {
+        return raw;
+    };
+    let mut added = Map::new();
+    if repairs.synthetic_id {
+        added.insert("eventID".into(), Value::from(id));
+    }
+    if repairs.time_from_timestamp {
+        let text = time.format(&Rfc3339).unwrap_or_default();
+        added.insert("eventTime".into(), Value::from(text));
+    }
+    let mut mark = Map::new();
+    if repairs.synthetic_id {
+        mark.insert("syntheticId".into(), Value::Bool(true));
+    }
+    if repairs.time_from_timestamp {
+        mark.insert("timeFrom".into(), Value::from("@timestamp"));
+    }
+    // A record of its own with a `cairn` key is left unmarked rather than overwritten.
+    if !obj.contains_key("cairn") {
+        added.insert("cairn".into(), Value::Object(mark));
+    }
+    let clash = added.keys().any(|k| obj.contains_key(k));
+    for (k, v) in &added {
+        obj.insert(k.clone(), v.clone());
+    }
+    if clash {
+        return serde_json::to_vec(&*obj).unwrap_or(raw);
+    }
+    let head = serde_json::to_vec(&Value::Object(added)).unwrap_or_default();
+    // `{"eventID":..,"cairn":{..}` + `,` + the original record after its `{`.
+    let open = raw.iter().position(|&c| c == b'{').unwrap_or(0);
+    let body = &raw[open + 1..];
+    let empty = body
+        .iter()
+        .find(|c| !c.is_ascii_whitespace())
+        .is_none_or(|&c| c == b'}');
+    let mut out = Vec::with_capacity(head.len() + raw.len() + 1);
+    out.extend_from_slice(&head[..head.len() - 1]);
+    if !empty {
+        out.push(b',');
+    }
+    out.extend_from_slice(body);
+    out
 }
 
 /// Streams the events of one object.
@@ -413,12 +634,20 @@ impl<R: Read> Records<R> {
         }
         let parsed = parse_event(obj, index, offset);
         if was_first
-            && let Err(DecodeError::MissingField { .. } | DecodeError::RecordNotObject { .. }) =
-                parsed
+            && let Err(
+                DecodeError::MissingField {
+                    field: "eventID", ..
+                }
+                | DecodeError::RecordNotObject { .. },
+            ) = parsed
         {
-            // The first thing in the stream is an object that is neither a wrapper nor a record.
+            // The first thing in the stream is an object that is neither a wrapper nor a record
+            // (a record that only lacks its time is a record error, the rest is still read).
             return Err(DecodeError::NotCloudTrail {
-                reason: "a JSON object without \"Records\", \"eventID\" or \"eventTime\"".into(),
+                reason:
+                    "a JSON object that is neither {\"Records\":[...]} nor a CloudTrail record \
+                         (no eventID, eventVersion, eventSource, eventName or eventType)"
+                        .into(),
             });
         }
         Ok(Some(parsed))
@@ -929,6 +1158,110 @@ mod tests {
         )
     }
 
+    #[test]
+    fn event_time_variants() {
+        let utc = |s: &str| parse_time(s).map(|(t, exact)| (t.unix_timestamp(), exact));
+        let at = 1_739_996_029; // 2025-02-19T20:13:49Z
+        for (text, want) in [
+            ("2025-02-19T20:13:49Z", Some((at, true))),
+            ("2025-02-19T22:13:49+02:00", Some((at, true))),
+            ("2025-02-19 20:13:49", Some((at, false))),
+            // RFC 3339 itself allows a space for the T.
+            ("2025-02-19 20:13:49Z", Some((at, true))),
+            ("2025-02-19T20:13:49", Some((at, false))),
+            ("2025-02-19 20:13:49.123456789", Some((at, false))),
+            ("2025-02-19 20:13:49.123", Some((at, false))),
+            ("2025-02-19 22:13:49+02:00", Some((at, true))),
+            ("redacted", None),
+            ("...", None),
+            ("ThisIsAWrongEventTime", None),
+            ("2025-02-19", None),
+            ("2025-02-19X20:13:49", None),
+        ] {
+            assert_eq!(utc(text), want, "{text}");
+        }
+    }
+
+    fn one(raw: &str) -> Result<Event, DecodeError> {
+        parse_event(raw.as_bytes().to_vec(), 0, 0)
+    }
+
+    #[test]
+    fn records_without_event_id_get_one_from_their_content() {
+        let compact = r#"{"eventVersion":"1.05","eventTime":"2024-01-02T03:04:05Z","eventName":"RunInstances","requestParameters":{"b":[1,2.5,"x"],"a":null}}"#;
+        let pretty = "{\n  \"eventName\" : \"RunInstances\",\n  \"requestParameters\": {\"a\": null, \"b\": [1, 2.5, \"x\"]},\n  \"eventTime\": \"2024-01-02T03:04:05Z\", \"eventVersion\": \"1.05\"\n}";
+        let a = one(compact).unwrap();
+        let b = one(pretty).unwrap();
+        assert!(a.repairs.synthetic_id && !a.repairs.time_variant);
+        assert_eq!(a.id, b.id, "formatting and key order do not change the id");
+        assert_eq!(a.id.len(), 36);
+        assert_eq!(&a.id[14..15], "8", "a version-8 UUID");
+        let other = one(&compact.replace("2.5", "2.6")).unwrap();
+        assert_ne!(a.id, other.id, "any change of content does");
+        // The stored bytes: the added fields first, then the record as written.
+        let stored = String::from_utf8(a.raw.clone()).unwrap();
+        assert_eq!(
+            stored,
+            format!(
+                r#"{{"cairn":{{"syntheticId":true}},"eventID":"{}",{}"#,
+                a.id,
+                &compact[1..]
+            )
+        );
+        let v: serde_json::Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!(v, a.value);
+        assert_eq!(v["eventID"], a.id.as_str());
+        // An empty or null eventID is replaced, the record written out again.
+        let null =
+            one(r#"{"eventID":null,"eventName":"X","eventTime":"2024-01-02T03:04:05Z"}"#).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&null.raw).unwrap();
+        assert_eq!(v["eventID"], null.id.as_str());
+        assert_eq!(v["cairn"]["syntheticId"], true);
+        // Not a record at all: still refused, naming the field.
+        assert!(matches!(
+            one(r#"{"line":1,"rule_id":"x"}"#),
+            Err(DecodeError::MissingField {
+                field: "eventID",
+                ..
+            })
+        ));
+        assert!(matches!(
+            one(r#"{"eventName":"X","eventTime":7}"#),
+            Err(DecodeError::MissingField {
+                field: "eventTime",
+                ..
+            })
+        ));
+        assert!(matches!(
+            one(r#"{"eventID":"x","eventTime":"redacted"}"#),
+            Err(DecodeError::InvalidRecord { .. })
+        ));
+    }
+
+    #[test]
+    fn logstash_records_take_their_time_from_at_timestamp() {
+        let r = one(r#"{"@timestamp":"2020-09-14T01:19:40.123Z","@version":"1","eventID":"e1","eventName":"GetObject","eventSource":"s3.amazonaws.com"}"#).unwrap();
+        assert!(r.repairs.time_from_timestamp && !r.repairs.synthetic_id);
+        assert_eq!(r.time.unix_timestamp(), 1_600_046_380);
+        assert_eq!(r.id, "e1");
+        let v: serde_json::Value = serde_json::from_slice(&r.raw).unwrap();
+        assert_eq!(v["eventTime"], "2020-09-14T01:19:40.123Z");
+        assert_eq!(v["cairn"]["timeFrom"], "@timestamp");
+        assert_eq!(v, r.value);
+        assert_eq!(
+            r.repairs.names().collect::<Vec<_>>(),
+            ["time_from_@timestamp"]
+        );
+        // Without either, the record is refused.
+        assert!(matches!(
+            one(r#"{"@version":"1","eventID":"e1","eventName":"GetObject"}"#),
+            Err(DecodeError::MissingField {
+                field: "eventTime",
+                ..
+            })
+        ));
+    }
+
     fn decode(bytes: &[u8], limits: Limits) -> (Vec<String>, Vec<DecodeError>) {
         let mut ok = Vec::new();
         let mut errs = Vec::new();
@@ -1127,7 +1460,7 @@ mod tests {
         for (input, want) in [
             (&b"hello world"[..], "starts with 'h'"),
             (b"{\"digestStartTime\":\"x\",\"logFiles\":[]}", "digest"),
-            (b"{\"name\":\"manifest\"}", "without"),
+            (b"{\"name\":\"manifest\"}", "neither"),
         ] {
             let (_, errs) = decode(input, Limits::default());
             match &errs[..] {

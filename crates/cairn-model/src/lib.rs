@@ -11,7 +11,9 @@ pub mod notify;
 pub mod object;
 pub mod record;
 
-pub use decode::{Event, Limits, Records, hex, parse_event};
+pub use decode::{
+    Event, Limits, Records, Repairs, hex, parse_event, parse_time, synthetic_event_id,
+};
 pub use key::{KeyInfo, ObjectKind, Route, route};
 pub use notify::{Notification, NotifiedObject, NotifyError, Shape, decode_s3_event_key};
 pub use object::{Object, ObjectMeta};

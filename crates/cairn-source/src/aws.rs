@@ -77,7 +77,7 @@ pub async fn sdk_config(opts: &AwsOptions) -> SdkConfig {
 
 /// The one HTTP client of every AWS call: hyper on rustls with ring (the SDK's default brings
 /// aws-lc, a second crypto library to build). Trusts the system's root certificates.
-fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+pub fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))

@@ -24,6 +24,8 @@ pub struct EventDoc {
     pub doc: TantivyDocument,
     /// What the watcher noted about the event on the decode worker (see [`crate::ingest::Watch`]).
     pub note: Option<crate::ingest::Note>,
+    /// What the decoder completed or read leniently, counted in the ingest report.
+    pub repairs: cairn_model::Repairs,
 }
 
 /// `eventID` as 128 bits: the UUID itself, or a 128-bit FNV-1a hash of any other id.
@@ -69,6 +71,7 @@ pub fn build(
         value,
         id,
         time,
+        repairs,
         ..
     } = event;
     let mut doc = TantivyDocument::new();
@@ -136,6 +139,7 @@ pub fn build(
         time: time.unix_timestamp(),
         doc,
         note: None,
+        repairs,
     }
 }
 

@@ -97,6 +97,11 @@ pub struct IngestReport {
     pub duplicates_dropped: u64,
     /// Records skipped, by reason.
     pub records_failed: BTreeMap<String, u64>,
+    /// Events indexed that the decoder had to complete or read leniently, by repair
+    /// (`synthetic_event_id`, `time_from_@timestamp`, `time_variant`; see
+    /// [`cairn_model::Repairs`]).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub events_repaired: BTreeMap<String, u64>,
     pub bytes_read: u64,
     /// S3 listing work (ListObjectsV2 requests and keys returned), which an incremental run
     /// keeps proportional to what is new.
@@ -159,6 +164,9 @@ impl IngestReport {
         self.duplicates_dropped += r.duplicates_dropped;
         for (k, v) in r.records_failed {
             *self.records_failed.entry(k).or_default() += v;
+        }
+        for (k, v) in r.events_repaired {
+            *self.events_repaired.entry(k).or_default() += v;
         }
         self.bytes_read += r.bytes_read;
         self.list_requests += r.list_requests;
@@ -388,7 +396,11 @@ pub fn ingest_watched(
                                 crate::health::count_lag(&mut st.lag, at - d.time);
                             }
                             let note = d.note.take();
+                            let repairs = d.repairs;
                             if writer.add(d)? {
+                                for name in repairs.names() {
+                                    *report.events_repaired.entry(name.into()).or_default() += 1;
+                                }
                                 if let (Some(n), Some(sink)) = (note, sink.as_deref_mut()) {
                                     sink.added(n);
                                 }

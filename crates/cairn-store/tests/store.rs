@@ -363,7 +363,12 @@ fn bad_input_is_named_and_the_rest_ingested() {
     truncated.truncate(truncated.len() - 20);
     let mut trailing = gz(&wrap(&recs[4..5]));
     trailing.extend_from_slice(b"junk");
-    let missing = wrap(&[json!({"eventTime":"2024-03-05T10:00:00Z","eventName":"NoId"})]);
+    // Without an eventID: a CloudTrail-looking record is kept under an id derived from its
+    // content; an object with nothing of CloudTrail is skipped, named.
+    let missing = wrap(&[
+        json!({"eventTime":"2024-03-05T10:00:00Z","note":"NoId"}),
+        json!({"eventTime":"2024-03-05T10:00:00Z","eventName":"NoId"}),
+    ]);
     let digest_key = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/05/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20240305T120512Z.json.gz";
     let r = run(
         &e.path,
@@ -439,8 +444,14 @@ fn bad_input_is_named_and_the_rest_ingested() {
         why("notes.json")
     );
     assert_eq!(r.objects_skipped.values().sum::<u64>(), 2, "{r:?}");
-    // The good file, the record before the truncation and the one before the trailing junk are in.
-    assert_eq!(r.events_indexed, 4, "{r:?}");
+    // The good file, the record before the truncation, the one before the trailing junk and
+    // the one without an id are in.
+    assert_eq!(r.events_indexed, 5, "{r:?}");
+    assert_eq!(
+        r.events_repaired,
+        [("synthetic_event_id".to_string(), 1)].into(),
+        "{r:?}"
+    );
     assert!(r.has_failures());
     // Failed objects are remembered, and retried by the next run.
     let ledger = Store::open(&e.path).unwrap().ledger().unwrap();

@@ -125,6 +125,15 @@ pub fn print_summary(out: &mut impl Write, r: &IngestReport) -> std::io::Result<
     for (reason, n) in &r.records_failed {
         writeln!(out, "skipped {} records: {reason}", human(*n))?;
     }
+    for (repair, n) in &r.events_repaired {
+        let what = match repair.as_str() {
+            "synthetic_event_id" => "had no eventID: id derived from content (cairn.syntheticId)",
+            "time_from_@timestamp" => "had no eventTime: time from @timestamp (cairn.timeFrom)",
+            "time_variant" => "had eventTime without T or zone: read as UTC",
+            other => other,
+        };
+        writeln!(out, "kept {} events that {what}", human(*n))?;
+    }
     if let Some(i) = r.integrity {
         writeln!(
             out,

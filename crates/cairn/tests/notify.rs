@@ -998,6 +998,7 @@ fn sns_publishes_to_a_topic() {
         .unwrap();
     let config = aws_sdk_sns::Config::builder()
         .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+        .http_client(cairn_source::aws::https_client())
         .region(aws_sdk_sns::config::Region::new(aws::REGION))
         .endpoint_url(&moto.endpoint)
         .credentials_provider(aws_sdk_sns::config::Credentials::new(
