@@ -118,8 +118,9 @@ pub fn parse_event(raw: Vec<u8>, index: u64, offset: u64) -> Result<Event, Decod
             });
         }
     };
-    let marked = RECORD_MARKERS.iter().any(|k| obj.contains_key(*k));
-    if given_id.is_none() && !marked {
+    // Looked up only for a record that lacks its id or its time (never for what AWS delivers).
+    let marked = || RECORD_MARKERS.iter().any(|k| obj.contains_key(*k));
+    if given_id.is_none() && !marked() {
         return Err(DecodeError::MissingField {
             index,
             offset,
@@ -143,7 +144,7 @@ pub fn parse_event(raw: Vec<u8>, index: u64, offset: u64) -> Result<Event, Decod
                 });
             }
         },
-        None | Some(serde_json::Value::Null) if marked => {
+        None | Some(serde_json::Value::Null) if marked() => {
             // Logstash's CloudTrail input replaces eventTime with @timestamp.
             let stamp = obj.get("@timestamp").and_then(|v| v.as_str());
             match stamp.and_then(parse_time) {
@@ -197,8 +198,13 @@ pub fn parse_time(s: &str) -> Option<(OffsetDateTime, bool)> {
         return Some((t, true));
     }
     let b = s.as_bytes();
-    // YYYY-MM-DD?HH:MM:SS at least.
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T' | b't') {
+    // YYYY-MM-DD?HH:MM:SS at least; ASCII, so that the slices below fall on characters.
+    if !s.is_ascii()
+        || b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b' ' | b'T' | b't')
+    {
         return None;
     }
     let mut fixed = String::with_capacity(s.len() + 1);
@@ -1177,6 +1183,8 @@ mod tests {
             ("ThisIsAWrongEventTime", None),
             ("2025-02-19", None),
             ("2025-02-19X20:13:49", None),
+            ("2025-02-19 20:13:4\u{e9}", None),
+            ("2025-02-19 20:13:49\u{e9}\u{e9}", None),
         ] {
             assert_eq!(utc(text), want, "{text}");
         }
